@@ -1,0 +1,108 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { linodeVectors, pythonVectors, sealingKey, sealingPublicKey, secondKey, type Vector } from '../test/fixtures/fixtures.ts';
+import { hybridDecrypt, hybridEncrypt, splitCiphertext } from './crypto.ts';
+import { DecryptError } from './errors.ts';
+import { encryptionLabel, SCOPES } from './scope.ts';
+
+const keys = [sealingKey(), secondKey()];
+const publicKey = sealingPublicKey();
+const labelOf = (v: Vector) => encryptionLabel(v.scope, v.namespace, v.name);
+const bytes = (b64: string) => Buffer.from(b64, 'base64');
+
+function failureOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DecryptError) return error.failure;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('known-answer vectors from independent implementations', () => {
+  it.each(pythonVectors().map((v) => [`${v.scope} ${v.namespace}/${v.name}`, v] as const))(
+    'opens the python-cryptography vector %s',
+    (_, v) => {
+      const { plaintext, keyIndex } = hybridDecrypt(keys, bytes(v.ciphertext), labelOf(v));
+      expect(plaintext.toString('base64')).toBe(v.plaintext);
+      expect(keyIndex).toBe(v.cert === 'second-cert.pem' ? 1 : 0);
+    },
+  );
+
+  it.each(linodeVectors().map((v) => [`${v.namespace}/${v.name}`, v] as const))(
+    'opens the @linode/kubeseal-encrypt (namespace-wide) vector %s',
+    (_, v) => {
+      expect(hybridDecrypt(keys, bytes(v.ciphertext), labelOf(v)).plaintext.toString('base64')).toBe(v.plaintext);
+      // the same value under another scope's label must not open
+      expect(failureOf(() => hybridDecrypt(keys, bytes(v.ciphertext), encryptionLabel('strict', v.namespace, v.name)))).toBe('no-key');
+    },
+  );
+});
+
+describe('negative vectors', () => {
+  const v = pythonVectors()[0] as Vector;
+  const good = bytes(v.ciphertext);
+  const cases: [string, Buffer, Buffer, string][] = [
+    ['wrong label (other name)', good, encryptionLabel('strict', v.namespace, 'other-name'), 'no-key'],
+    ['wrong label (other namespace)', good, encryptionLabel('strict', 'other-ns', v.name), 'no-key'],
+    ['wrong label (cluster-wide)', good, encryptionLabel('cluster-wide', '', ''), 'no-key'],
+    ['flipped tag byte', Buffer.concat([good.subarray(0, -1), Buffer.from([(good.at(-1) as number) ^ 1])]), labelOf(v), 'tampered'],
+    ['flipped AES byte', (() => { const b = Buffer.from(good); b[2 + 512] = (b[2 + 512] as number) ^ 0x80; return b; })(), labelOf(v), 'tampered'],
+    ['flipped RSA byte', (() => { const b = Buffer.from(good); b[100] = (b[100] as number) ^ 1; return b; })(), labelOf(v), 'no-key'],
+    ['truncated in the RSA part', good.subarray(0, 300), labelOf(v), 'malformed'],
+    ['truncated in the tag', good.subarray(0, good.length - 20), labelOf(v), 'malformed'],
+    ['one byte', Buffer.from([2]), labelOf(v), 'malformed'],
+    ['empty', Buffer.alloc(0), labelOf(v), 'malformed'],
+    ['length prefix beyond the end', Buffer.concat([Buffer.from([0xff, 0xff]), good.subarray(2)]), labelOf(v), 'malformed'],
+    ['length prefix of a smaller key', Buffer.concat([Buffer.from([0x01, 0x00]), good.subarray(2)]), labelOf(v), 'no-key'],
+  ];
+  it.each(cases)('%s is refused', (_, ciphertext, label, failure) => {
+    expect(failureOf(() => hybridDecrypt(keys, ciphertext, label))).toBe(failure);
+  });
+
+  it('refuses everything when no key is given', () => {
+    expect(failureOf(() => hybridDecrypt([], good, labelOf(v)))).toBe('no-key');
+  });
+});
+
+describe('hybridEncrypt', () => {
+  it('lays out prefix, RSA part and AES-GCM part as upstream', () => {
+    const sessionKey = Buffer.alloc(32, 7);
+    const plaintext = Buffer.from('layout check');
+    const sealed = hybridEncrypt(publicKey, plaintext, Buffer.from('ns/name'), () => sessionKey);
+    expect(sealed.readUInt16BE(0)).toBe(512);
+    expect(sealed.length).toBe(2 + 512 + plaintext.length + 16);
+    expect(sealed.toString('base64').startsWith('Ag')).toBe(true);
+    // the AES part is exactly AES-256-GCM with a zero nonce and no AAD, computed independently here
+    const cipher = createCipheriv('aes-256-gcm', sessionKey, Buffer.alloc(12));
+    const expected = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    expect(splitCiphertext(sealed).aesPart.equals(expected)).toBe(true);
+  });
+
+  it('uses a fresh session key per value', () => {
+    const a = hybridEncrypt(publicKey, Buffer.from('x'), Buffer.alloc(0), randomBytes);
+    const b = hybridEncrypt(publicKey, Buffer.from('x'), Buffer.alloc(0), randomBytes);
+    expect(a.subarray(514).equals(b.subarray(514))).toBe(false);
+  });
+
+  it('round-trips arbitrary bytes (empty and non-UTF-8 included) in every scope', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 2048 }),
+        fc.constantFrom(...SCOPES),
+        fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/),
+        fc.stringMatching(/^[a-z0-9]([-.a-z0-9]{0,30}[a-z0-9])?$/),
+        (plaintext, scope, namespace, name) => {
+          const label = encryptionLabel(scope, namespace, name);
+          const sealed = hybridEncrypt(publicKey, plaintext, label, randomBytes);
+          const opened = hybridDecrypt(keys, sealed, label);
+          expect(Buffer.compare(opened.plaintext, Buffer.from(plaintext))).toBe(0);
+          expect(opened.keyIndex).toBe(0);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

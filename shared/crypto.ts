@@ -1,0 +1,131 @@
+/**
+ * The sealed-secrets ciphertext format, byte-compatible with upstream's `HybridEncrypt`
+ * (bitnami-labs/sealed-secrets pkg/crypto). One value is sealed as:
+ *
+ *   offset 0      uint16, big-endian: L = length of the RSA ciphertext (= modulus bytes, 512 for RSA-4096)
+ *   offset 2      RSA-OAEP(SHA-256, MGF1-SHA-256, label)(32-byte session key), L bytes
+ *   offset 2+L    AES-256-GCM(session key, nonce = 12 zero bytes, no AAD)(plaintext)
+ *   end - 16      the 16-byte GCM tag
+ *
+ * and written as standard, padded base64. A zero nonce is safe only because every session key is
+ * fresh and used once. The label binds the ciphertext to its scope (see scope.ts): decrypting with
+ * another label fails in the RSA step, which is how a SealedSecret cannot be renamed or moved.
+ */
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  privateDecrypt,
+  publicEncrypt,
+  type KeyObject,
+} from 'node:crypto';
+import { DecryptError } from './errors.ts';
+
+/** Source of randomness, injected so tests can pin it. Must return `size` fresh bytes. */
+export type Random = (size: number) => Uint8Array;
+
+export const SESSION_KEY_BYTES = 32;
+export const GCM_TAG_BYTES = 16;
+const ZERO_NONCE = Buffer.alloc(12);
+const LENGTH_PREFIX_BYTES = 2;
+
+/** Seal `plaintext` for the holder of the private half of `publicKey`, bound to `label`. */
+export function hybridEncrypt(
+  publicKey: KeyObject,
+  plaintext: Uint8Array,
+  label: Uint8Array,
+  random: Random,
+): Buffer {
+  const sessionKey = random(SESSION_KEY_BYTES);
+  if (sessionKey.length !== SESSION_KEY_BYTES) throw new Error('random source returned the wrong number of bytes');
+  const rsaPart = publicEncrypt(
+    { key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: label },
+    sessionKey,
+  );
+  const cipher = createCipheriv('aes-256-gcm', sessionKey, ZERO_NONCE);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  const prefix = Buffer.alloc(LENGTH_PREFIX_BYTES);
+  prefix.writeUInt16BE(rsaPart.length);
+  return Buffer.concat([prefix, rsaPart, body]);
+}
+
+/** The two parts of a sealed value. */
+export interface CiphertextParts {
+  /** RSA-OAEP ciphertext of the session key. */
+  readonly rsaPart: Buffer;
+  /** AES-256-GCM ciphertext followed by its tag. */
+  readonly aesPart: Buffer;
+}
+
+/** Split a sealed value at its length prefix; refuses values shorter than the prefix announces. */
+export function splitCiphertext(ciphertext: Uint8Array): CiphertextParts {
+  const bytes = Buffer.from(ciphertext.buffer, ciphertext.byteOffset, ciphertext.byteLength);
+  if (bytes.length < LENGTH_PREFIX_BYTES) {
+    throw new DecryptError('malformed', 'ciphertext is too short: it is truncated or not a sealed value');
+  }
+  const rsaLength = bytes.readUInt16BE(0);
+  const rsaEnd = LENGTH_PREFIX_BYTES + rsaLength;
+  if (bytes.length < rsaEnd + GCM_TAG_BYTES) {
+    throw new DecryptError(
+      'malformed',
+      `ciphertext is too short: its length prefix announces ${rsaLength} RSA bytes but only ${bytes.length} bytes are present in all; it is truncated or not a sealed value`,
+    );
+  }
+  return { rsaPart: bytes.subarray(LENGTH_PREFIX_BYTES, rsaEnd), aesPart: bytes.subarray(rsaEnd) };
+}
+
+/** Modulus length in bytes of an RSA key (the length of every RSA ciphertext it produces or opens). */
+export function modulusBytes(key: KeyObject): number {
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (bits === undefined) throw new Error('not an RSA key');
+  return Math.ceil(bits / 8);
+}
+
+/**
+ * Open the RSA part with one key. Returns undefined when this key (with this label) does not open
+ * it, which costs one RSA private operation unless the sizes already rule the key out.
+ */
+export function openSessionKey(privateKey: KeyObject, rsaPart: Buffer, label: Uint8Array): Buffer | undefined {
+  if (rsaPart.length !== modulusBytes(privateKey)) return undefined;
+  try {
+    const key = privateDecrypt(
+      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: label },
+      rsaPart,
+    );
+    return key.length === SESSION_KEY_BYTES ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Decrypt and authenticate the AES part with an opened session key. */
+export function openBody(sessionKey: Buffer, aesPart: Buffer): Buffer {
+  const body = aesPart.subarray(0, aesPart.length - GCM_TAG_BYTES);
+  const tag = aesPart.subarray(aesPart.length - GCM_TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', sessionKey, ZERO_NONCE);
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(body), decipher.final()]);
+  } catch {
+    throw new DecryptError('tampered', 'ciphertext was modified: its authentication tag does not match');
+  }
+}
+
+/** Result of a successful decryption: the plaintext and which of the given keys opened it. */
+export interface Decrypted {
+  readonly plaintext: Buffer;
+  readonly keyIndex: number;
+}
+
+/**
+ * Open a sealed value with the first of `keys` that fits, trying them in the order given (callers
+ * put the likeliest key first: each miss costs one RSA private operation).
+ */
+export function hybridDecrypt(keys: readonly KeyObject[], ciphertext: Uint8Array, label: Uint8Array): Decrypted {
+  const { rsaPart, aesPart } = splitCiphertext(ciphertext);
+  for (const [keyIndex, key] of keys.entries()) {
+    const sessionKey = openSessionKey(key, rsaPart, label);
+    if (sessionKey !== undefined) return { plaintext: openBody(sessionKey, aesPart), keyIndex };
+  }
+  throw new DecryptError('no-key', 'no key could decrypt secret');
+}

@@ -1,0 +1,278 @@
+/**
+ * Secret <-> SealedSecret: the product. Sealing follows upstream kubeseal's `Seal` and
+ * `NewSealedSecret`; unsealing follows `SealedSecret.Unseal`. Each value is sealed on its own
+ * (crypto.ts) with the label of the Secret's scope (scope.ts), so single values can be added or
+ * replaced later without the rest (--merge-into, --raw).
+ */
+import type { KeyObject } from 'node:crypto';
+import { decodeBase64, encodeBase64 } from './base64.ts';
+import { hybridDecrypt, hybridEncrypt, type Random } from './crypto.ts';
+import { DecryptError, UserError, type DecryptFailure } from './errors.ts';
+import {
+  isObject,
+  orderedMeta,
+  readSecret,
+  SEALED_SECRET_API_VERSION,
+  SEALED_SECRET_KIND,
+  sortedMap,
+  type ObjectMeta,
+  type SealedSecret,
+  type Secret,
+  type StringMap,
+} from './kube.ts';
+import { encryptionLabel, scopeOf, withScope, type Scope } from './scope.ts';
+
+export const MANAGED_ANNOTATION = 'sealedsecrets.bitnami.com/managed';
+export const PATCH_ANNOTATION = 'sealedsecrets.bitnami.com/patch';
+export const SKIP_SET_OWNER_REFERENCES_ANNOTATION = 'sealedsecrets.bitnami.com/skip-set-owner-references';
+
+/** Annotations that kubectl and kubecfg fill with a full copy of the object, plaintext included. */
+const LAST_APPLIED_ANNOTATIONS = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'kubecfg.ksonnet.io/last-applied-configuration',
+];
+/** Metadata the API server sets; meaningless (and refused on create) in a template. */
+const SERVER_SET_FIELDS = [
+  'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
+  'deletionGracePeriodSeconds', 'managedFields',
+] as const;
+
+/** Secret data keys the API server accepts. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+export interface SealOptions {
+  readonly publicKey: KeyObject;
+  readonly random: Random;
+  /** --scope when given; replaces the input's scope annotations. Undefined: the annotations decide. */
+  readonly scope?: Scope;
+  /** --name: replaces the input's name. */
+  readonly name?: string;
+  /** Replaces the input's namespace (used by --merge-into to keep the target's namespace). */
+  readonly namespace?: string;
+  /** Namespace for a Secret that has none: -n, else the kubeconfig context's. */
+  readonly defaultNamespace?: string;
+  /** -n was given on the command line: a Secret in another namespace is then refused. */
+  readonly namespaceExplicit?: boolean;
+  readonly allowEmptyData?: boolean;
+}
+
+function secretName(secret: Secret): string {
+  const meta = secret.metadata ?? {};
+  return meta.namespace ? `${meta.namespace}/${meta.name ?? ''}` : (meta.name ?? '(unnamed)');
+}
+
+/** The bytes of every value of `secret`; stringData wins over data on the same key, as in Kubernetes. */
+function secretValues(secret: Secret): Map<string, Buffer> {
+  const values = new Map<string, Buffer>();
+  const where = `Secret "${secretName(secret)}"`;
+  for (const [key, text] of Object.entries(secret.data ?? {})) {
+    const bytes = decodeBase64(text);
+    if (bytes === undefined) {
+      throw new UserError(`${where}: data["${key}"] is not valid base64; base64-encode it, or put plain text under stringData instead`);
+    }
+    values.set(key, bytes);
+  }
+  for (const [key, text] of Object.entries(secret.stringData ?? {})) values.set(key, Buffer.from(text, 'utf8'));
+  for (const key of values.keys()) {
+    if (!SECRET_KEY.test(key)) {
+      throw new UserError(`${where}: "${key}" is not a valid Secret key; use only letters, digits, '-', '_' and '.'`);
+    }
+  }
+  return values;
+}
+
+/** The template metadata: the input's, minus what would leak plaintext or what the server owns. */
+function templateMeta(meta: ObjectMeta): ObjectMeta {
+  const copy: ObjectMeta = structuredClone(meta);
+  for (const field of SERVER_SET_FIELDS) delete copy[field];
+  delete copy.ownerReferences;
+  if (copy.annotations) for (const key of LAST_APPLIED_ANNOTATIONS) delete copy.annotations[key];
+  return orderedMeta(copy);
+}
+
+/**
+ * Seal one Secret. Applies, in upstream's order: the empty-data check, --name, the missing-name
+ * check, --scope, the namespace rules (mismatch with an explicit -n, default namespace), then seals
+ * every value with the label of the resulting scope.
+ */
+export function sealSecret(input: Secret, options: SealOptions): SealedSecret {
+  const secret: Secret = { ...input, metadata: { ...input.metadata } };
+  const meta = secret.metadata as ObjectMeta;
+  const dataCount = Object.keys(secret.data ?? {}).length + Object.keys(secret.stringData ?? {}).length;
+  if (dataCount === 0 && !options.allowEmptyData) {
+    throw new UserError(
+      `Secret "${secretName(secret)}" has no data or stringData, assuming this is an error and aborting; to seal it anyway use --allow-empty-data`,
+    );
+  }
+  if (options.name) meta.name = options.name;
+  if (!meta.name) throw new UserError('missing metadata.name in input Secret; set metadata.name or pass --name');
+  if (options.namespace) meta.namespace = options.namespace;
+  if (options.scope !== undefined) meta.annotations = withScope(meta.annotations, options.scope);
+
+  const scope = scopeOf(meta.annotations);
+  if (scope !== 'cluster-wide') {
+    const wanted = options.defaultNamespace;
+    if (options.namespaceExplicit && meta.namespace && wanted && meta.namespace !== wanted) {
+      throw new UserError(
+        `namespace mismatch: input secret is in namespace "${meta.namespace}" but "${wanted}" was specified; drop --namespace or fix metadata.namespace`,
+      );
+    }
+    if (!meta.namespace && wanted) meta.namespace = wanted;
+    if (!meta.namespace) {
+      throw new UserError(`secret must declare a namespace: set metadata.namespace, pass --namespace, or seal with --scope cluster-wide`);
+    }
+  }
+
+  const label = encryptionLabel(scope, meta.namespace ?? '', meta.name);
+  const encryptedData: StringMap = {};
+  for (const [key, bytes] of secretValues(secret)) {
+    encryptedData[key] = encodeBase64(hybridEncrypt(options.publicKey, bytes, label, options.random));
+  }
+  const template: NonNullable<SealedSecret['spec']['template']> = { metadata: templateMeta(meta) };
+  if (secret.type) template.type = secret.type;
+  if (secret.immutable !== undefined && secret.immutable !== null) template.immutable = secret.immutable;
+  return {
+    kind: SEALED_SECRET_KIND,
+    apiVersion: SEALED_SECRET_API_VERSION,
+    metadata: orderedMeta({
+      name: meta.name,
+      namespace: meta.namespace,
+      annotations: withScope(undefined, scope),
+    }),
+    spec: { template, encryptedData: sortedMap(encryptedData) },
+  };
+}
+
+/** Seal a single value (--raw): base64 of the sealed bytes, no newline. */
+export function sealRawValue(
+  value: Uint8Array,
+  options: { publicKey: KeyObject; random: Random; scope: Scope; namespace: string; name: string },
+): string {
+  const label = encryptionLabel(options.scope, options.namespace, options.name);
+  return encodeBase64(hybridEncrypt(options.publicKey, value, label, options.random));
+}
+
+export interface UnsealOptions {
+  /** Keys to try, in order: put the likeliest first, every miss costs an RSA private operation. */
+  readonly keys: readonly KeyObject[];
+  /** Accept the pre-0.9 single-blob `spec.data` (the controller does by default, kubeseal does not). */
+  readonly acceptDeprecatedV1Data?: boolean;
+}
+
+export interface Unsealed {
+  readonly secret: Secret;
+  /** Indexes into `keys` of the keys that opened the values, without repeats. */
+  readonly keysUsed: readonly number[];
+}
+
+/** Thrown when a SealedSecret uses a feature this implementation does not have yet. */
+export class UnsupportedError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedError';
+  }
+}
+
+/** "no key could decrypt secret (a, b)", grouping items by error as upstream's multierror does. */
+function combine(failures: readonly { key: string; error: DecryptError }[]): DecryptError {
+  const byMessage = new Map<string, string[]>();
+  for (const { key, error } of failures) byMessage.set(error.message, [...(byMessage.get(error.message) ?? []), key]);
+  const message = [...byMessage].map(([text, keys]) => `${text} (${keys.join(', ')})`).join('; ');
+  const rank: DecryptFailure[] = ['tampered', 'malformed', 'no-key'];
+  const failure = rank.find((f) => failures.some((x) => x.error.failure === f)) ?? 'no-key';
+  return new DecryptError(failure, message);
+}
+
+/** The label a SealedSecret was sealed with: from its own top-level metadata, never the template's. */
+export function labelOf(sealed: SealedSecret): Buffer {
+  const meta = sealed.metadata;
+  return encryptionLabel(scopeOf(meta.annotations), meta.namespace ?? '', meta.name ?? '');
+}
+
+/**
+ * Open every value of a SealedSecret and build the Secret it stands for: the template's metadata,
+ * type and immutability, the SealedSecret's own name and namespace, and an owner reference to the
+ * SealedSecret unless the template opts out. Fails as a whole if any value fails, naming each.
+ */
+export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions): Unsealed {
+  const template = sealed.spec.template ?? {};
+  if (template.data && Object.keys(template.data).length > 0) {
+    throw new UnsupportedError('template.data is not supported yet: this controller cannot render spec.template.data; move those values into encryptedData');
+  }
+  const label = labelOf(sealed);
+  const used = new Set<number>();
+  let secret: Secret;
+  if (sealed.spec.data !== undefined && sealed.spec.data !== null) {
+    secret = unsealDeprecatedV1(sealed, label, options, used);
+  } else {
+    const data: StringMap = {};
+    const failures: { key: string; error: DecryptError }[] = [];
+    for (const [key, text] of Object.entries(sealed.spec.encryptedData)) {
+      const bytes = decodeBase64(text);
+      try {
+        if (bytes === undefined) throw new DecryptError('malformed', 'illegal base64 data');
+        const { plaintext, keyIndex } = hybridDecrypt(options.keys, bytes, label);
+        used.add(keyIndex);
+        data[key] = encodeBase64(plaintext);
+      } catch (error) {
+        if (!(error instanceof DecryptError)) throw error;
+        failures.push({ key, error });
+      }
+    }
+    if (failures.length > 0) throw combine(failures);
+    secret = { metadata: structuredClone(template.metadata ?? {}), data };
+    if (template.type) secret.type = template.type;
+    if (template.immutable !== undefined && template.immutable !== null) secret.immutable = template.immutable;
+  }
+  return { secret: finishSecret(secret, sealed), keysUsed: [...used] };
+}
+
+function unsealDeprecatedV1(sealed: SealedSecret, label: Buffer, options: UnsealOptions, used: Set<number>): Secret {
+  if (!options.acceptDeprecatedV1Data) {
+    throw new UnsupportedError("using deprecated 'data' field, use 'encryptedData' or flip the feature flag");
+  }
+  if (Object.keys(sealed.spec.encryptedData).length > 0) {
+    throw new UserError("cannot use the field 'encryptedData' and the deprecated field 'data' at the same time");
+  }
+  const bytes = decodeBase64(sealed.spec.data ?? '');
+  if (bytes === undefined) throw new DecryptError('malformed', 'spec.data is not valid base64');
+  const { plaintext, keyIndex } = hybridDecrypt(options.keys, bytes, label);
+  used.add(keyIndex);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(plaintext.toString('utf8'));
+  } catch {
+    throw new DecryptError('malformed', 'spec.data does not hold a JSON Secret');
+  }
+  const inner = readSecret(doc, 'spec.data');
+  const data: StringMap = { ...inner.data };
+  for (const [key, text] of Object.entries(inner.stringData ?? {})) data[key] = Buffer.from(text).toString('base64');
+  const secret: Secret = { metadata: inner.metadata ?? {}, data };
+  if (inner.type) secret.type = inner.type;
+  return secret;
+}
+
+/** Force name/namespace, set the owner reference, and put fields in Go's order. */
+function finishSecret(secret: Secret, sealed: SealedSecret): Secret {
+  const meta: ObjectMeta = { ...secret.metadata, name: sealed.metadata.name, namespace: sealed.metadata.namespace };
+  const annotations = sealed.spec.template?.metadata?.annotations;
+  if (annotations?.[SKIP_SET_OWNER_REFERENCES_ANNOTATION] !== 'true') {
+    meta.ownerReferences = [{
+      apiVersion: SEALED_SECRET_API_VERSION,
+      kind: SEALED_SECRET_KIND,
+      name: sealed.metadata.name ?? '',
+      uid: sealed.metadata.uid ?? '',
+      controller: true,
+    }];
+  }
+  const result: Secret = { kind: 'Secret', apiVersion: 'v1', metadata: orderedMeta(meta) };
+  if (secret.immutable !== undefined) result.immutable = secret.immutable;
+  result.data = sortedMap(secret.data ?? {});
+  if (secret.type) result.type = secret.type;
+  return result;
+}
+
+/** True when `value` looks like a SealedSecret document (used to pick a reader for mixed input). */
+export function isSealedSecretDocument(value: unknown): boolean {
+  return isObject(value) && value.kind === SEALED_SECRET_KIND;
+}
