@@ -1,0 +1,89 @@
+/**
+ * The CLI's only contact with files, stdin and stdout. Commands receive an `Io`, so tests can run
+ * them in-process; `processIo()` is the real one. Output files are written atomically (temporary
+ * file in the same directory, then rename) and only when the whole command succeeded.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { errorMessage, UserError } from '../shared/errors.ts';
+
+export interface Io {
+  /** All of stdin, as bytes. */
+  readStdin(): Promise<Buffer>;
+  /** A file's bytes; `what` names the flag it came from, for the error message. */
+  readFile(path: string, what: string): Buffer;
+  /** Replace `path` atomically with `content` (mode 0600 when `secret`). */
+  writeFileAtomic(path: string, content: string | Buffer, options?: { secret?: boolean }): void;
+  writeStdout(content: string | Buffer): void;
+  warn(message: string): void;
+  stdinIsTty: boolean;
+  stderrIsTty: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  now(): Date;
+  random(size: number): Uint8Array;
+}
+
+function reason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return errorMessage(error).split('\n')[0] ?? 'unreadable';
+}
+
+export function readFileOrFail(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UserError(`cannot read ${what} "${path}": ${reason(error)}; check the path`);
+  }
+}
+
+export function writeFileAtomic(path: string, content: string | Buffer, options: { secret?: boolean } = {}): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  let mode = options.secret ? 0o600 : 0o644;
+  try {
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    // a new file: keep the default mode
+  }
+  try {
+    writeFileSync(temp, content, { mode, flag: 'wx' });
+    renameSync(temp, path);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // nothing was created
+    }
+    throw new UserError(`cannot write "${path}": ${reason(error)}; check that its directory exists and is writable`);
+  }
+}
+
+export function processIo(): Io {
+  return {
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      } catch (error) {
+        throw new UserError(`cannot read stdin: ${reason(error)}`);
+      }
+      return Buffer.concat(chunks);
+    },
+    readFile: readFileOrFail,
+    writeFileAtomic,
+    writeStdout: (content) => {
+      process.stdout.write(content);
+    },
+    warn: (message) => {
+      process.stderr.write(`${message}\n`);
+    },
+    stdinIsTty: process.stdin.isTTY === true,
+    stderrIsTty: process.stderr.isTTY === true,
+    env: process.env,
+    now: () => new Date(),
+    random: (size) => randomBytes(size),
+  };
+}

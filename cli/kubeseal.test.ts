@@ -1,0 +1,346 @@
+/**
+ * kubeseal as a user runs it: the compiled binary in a child process, with real stdin, stdout,
+ * files and environment. Every error case checks the one-line message, the exit code, that no
+ * stack trace is printed and that no output file is created or changed.
+ */
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePath, readFixture, sealingKey, sealingPublicKey } from '../test/fixtures/fixtures.ts';
+import { runKubeseal, type CliResult } from '../test/run-cli.ts';
+import { readSealedSecret } from '../shared/kube.ts';
+import { parseDocuments } from '../shared/manifest.ts';
+import { unsealSealedSecret } from '../shared/sealed-secret.ts';
+
+const CERT = fixturePath('sealing-cert.pem');
+const KEY = fixturePath('sealing-key.pem');
+const SECOND_KEY = fixturePath('second-key.pem');
+const dir = mkdtempSync(join(tmpdir(), 'kubeseal-cli-'));
+const file = (name: string, content?: string): string => {
+  const path = join(dir, name);
+  if (content !== undefined) writeFileSync(path, content);
+  return path;
+};
+
+const secretYaml = (name = 'db', namespace: string | null = 'demo', extra = '') => `apiVersion: v1
+kind: Secret
+metadata:
+  name: ${name}
+${namespace === null ? '' : `  namespace: ${namespace}\n`}${extra}stringData:
+  password: s3cr3t
+  user: admin
+`;
+
+/** Open what the binary printed with the throwaway key, through the core (independent of the CLI). */
+function openAll(output: Buffer | string) {
+  return parseDocuments(output.toString()).map((doc) => {
+    const sealed = readSealedSecret(doc, 'output');
+    const data = unsealSealedSecret(sealed, { keys: [sealingKey()] }).secret.data ?? {};
+    return { sealed, values: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')])) };
+  });
+}
+
+function expectCleanError(result: CliResult, message: RegExp, code = 1): void {
+  expect(result.code).toBe(code);
+  expect(result.stdout.length).toBe(0);
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines[0]).toMatch(message);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('sealing', () => {
+  it('prints JSON by default, with one SealedSecret that opens to the input', async () => {
+    const result = await runKubeseal(['--cert', CERT], { stdin: secretYaml() });
+    expect(result.code).toBe(0);
+    const text = result.stdout.toString();
+    expect(text.startsWith('{\n  "kind": "SealedSecret",\n  "apiVersion": "bitnami.com/v1alpha1",\n')).toBe(true);
+    expect(text.endsWith('}\n')).toBe(true);
+    const [first] = openAll(text);
+    expect(first?.values).toEqual({ password: 's3cr3t', user: 'admin' });
+    expect(first?.sealed.metadata).toEqual({ name: 'db', namespace: 'demo' });
+  });
+
+  it('-o yaml prints documents starting with ---, one per input Secret (YAML stream)', async () => {
+    const result = await runKubeseal(['--cert', CERT, '-o', 'yaml'], { stdin: `${secretYaml('a')}---\n${secretYaml('b')}` });
+    expect(result.code).toBe(0);
+    const text = result.stdout.toString();
+    expect(text.match(/^---\napiVersion: bitnami.com\/v1alpha1\nkind: SealedSecret\n/gm)).toHaveLength(2);
+    expect(openAll(text).map((d) => d.sealed.metadata.name)).toEqual(['a', 'b']);
+  });
+
+  it('reads concatenated JSON Secrets', async () => {
+    const one = (name: string) => JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'demo' }, data: { k: Buffer.from(`v-${name}`).toString('base64') } });
+    const result = await runKubeseal(['--cert', CERT], { stdin: `${one('a')}\n${one('b')}` });
+    expect(openAll(result.stdout).map((d) => d.values.k)).toEqual(['v-a', 'v-b']);
+  });
+
+  it('seals binary data bytes unchanged', async () => {
+    const bytes = Buffer.from([0, 255, 254, 10, 13, 128]);
+    const input = JSON.stringify({ kind: 'Secret', metadata: { name: 'bin', namespace: 'demo' }, data: { b: bytes.toString('base64') } });
+    const result = await runKubeseal(['--cert', CERT], { stdin: input });
+    const sealed = readSealedSecret(parseDocuments(result.stdout.toString())[0], 'out');
+    expect(unsealSealedSecret(sealed, { keys: [sealingKey()] }).secret.data?.b).toBe(bytes.toString('base64'));
+  });
+
+  it('-f reads a file; -w writes a file only on success; a .yaml name means YAML', async () => {
+    const input = file('in.yaml', secretYaml());
+    const out = file('out.yaml');
+    const result = await runKubeseal(['--cert', CERT, '-f', input, '-w', out]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.length).toBe(0);
+    expect(readFileSync(out, 'utf8').startsWith('---\napiVersion: bitnami.com/v1alpha1\n')).toBe(true);
+    expect(openAll(readFileSync(out))[0]?.values.password).toBe('s3cr3t');
+  });
+
+  it('--scope rewrites scope annotations; the Secret\'s annotations decide otherwise', async () => {
+    const wide = await runKubeseal(['--cert', CERT, '--scope', 'namespace-wide'], { stdin: secretYaml() });
+    expect(openAll(wide.stdout)[0]?.sealed.metadata.annotations).toEqual({ 'sealedsecrets.bitnami.com/namespace-wide': 'true' });
+    const annotated = secretYaml('db', null, '  annotations:\n    sealedsecrets.bitnami.com/cluster-wide: "true"\n');
+    const cluster = await runKubeseal(['--cert', CERT], { stdin: annotated });
+    expect(cluster.code).toBe(0);
+    expect(openAll(cluster.stdout)[0]?.sealed.metadata).toEqual({ name: 'db', annotations: { 'sealedsecrets.bitnami.com/cluster-wide': 'true' } });
+  });
+
+  it('--name overrides the name; -n fills a missing namespace and refuses a different one', async () => {
+    const named = await runKubeseal(['--cert', CERT, '--name', 'renamed', '-n', 'demo'], { stdin: secretYaml() });
+    expect(openAll(named.stdout)[0]?.sealed.metadata).toEqual({ name: 'renamed', namespace: 'demo' });
+    const filled = await runKubeseal(['--cert', CERT, '--namespace', 'ns/team'], { stdin: secretYaml('db', null) });
+    expect(openAll(filled.stdout)[0]?.sealed.metadata.namespace).toBe('team');
+    expectCleanError(await runKubeseal(['--cert', CERT, '-n', 'other'], { stdin: secretYaml() }), /namespace mismatch: input secret is in namespace "demo" but "other" was specified/);
+  });
+
+  it('takes the default namespace from the kubeconfig context', async () => {
+    const kubeconfig = file('kubeconfig', 'apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: x, user: y, namespace: from-context}\n');
+    const result = await runKubeseal(['--cert', CERT], { stdin: secretYaml('db', null), env: { KUBECONFIG: kubeconfig } });
+    expect(openAll(result.stdout)[0]?.sealed.metadata.namespace).toBe('from-context');
+  });
+
+  it('--allow-empty-data seals a Secret without values', async () => {
+    const empty = 'apiVersion: v1\nkind: Secret\nmetadata: {name: e, namespace: demo}\n';
+    expectCleanError(await runKubeseal(['--cert', CERT], { stdin: empty }), /has no data or stringData.*--allow-empty-data/);
+    const result = await runKubeseal(['--cert', CERT, '--allow-empty-data'], { stdin: empty });
+    expect(result.code).toBe(0);
+    expect(openAll(result.stdout)[0]?.sealed.spec.encryptedData).toEqual({});
+  });
+
+  it('every flag can come from SEALED_SECRETS_<FLAG>; the command line wins', async () => {
+    const env = { SEALED_SECRETS_CERT: CERT, SEALED_SECRETS_FORMAT: 'yaml', SEALED_SECRETS_SCOPE: 'cluster-wide' };
+    const result = await runKubeseal([], { stdin: secretYaml(), env });
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString().startsWith('---\n')).toBe(true);
+    expect(openAll(result.stdout)[0]?.sealed.metadata.annotations).toEqual({ 'sealedsecrets.bitnami.com/cluster-wide': 'true' });
+    const overridden = await runKubeseal(['-o', 'json'], { stdin: secretYaml(), env });
+    expect(overridden.stdout.toString().startsWith('{')).toBe(true);
+    const raw = await runKubeseal(['--scope', 'cluster-wide'], { stdin: 'v', env: { SEALED_SECRETS_CERT: CERT, SEALED_SECRETS_RAW: 'true' } });
+    expect(raw.stdout.toString()).toMatch(/^Ag[A-Za-z0-9+/]+=*$/);
+    expectCleanError(await runKubeseal([], { stdin: 'v', env: { SEALED_SECRETS_CERT: CERT, SEALED_SECRETS_RAW: 'maybe' } }), /invalid value "maybe" for SEALED_SECRETS_RAW/, 2);
+  });
+});
+
+describe('--cert sources', () => {
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/v1/cert.pem') {
+        res.writeHead(200, { 'content-type': 'application/x-pem-file' });
+        res.end(readFixture('sealing-cert.pem'));
+      } else {
+        res.writeHead(404);
+        res.end('nope');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('an http URL', async () => {
+    const result = await runKubeseal(['--cert', `${base}/v1/cert.pem`], { stdin: secretYaml() });
+    expect(openAll(result.stdout)[0]?.values.user).toBe('admin');
+  });
+  it('an http URL that answers 404', async () => {
+    expectCleanError(await runKubeseal(['--cert', `${base}/missing`], { stdin: secretYaml() }), /cannot fetch "http:\/\/127\.0\.0\.1:\d+\/missing": 404 Not Found/);
+  });
+  it('a URL nobody answers', async () => {
+    expectCleanError(await runKubeseal(['--cert', 'http://127.0.0.1:9/cert.pem'], { stdin: secretYaml() }), /cannot fetch "http:\/\/127\.0\.0\.1:9\/cert\.pem": .*check the URL/);
+  });
+  it('a file:// URL', async () => {
+    const result = await runKubeseal(['--cert', pathToFileURL(CERT).href], { stdin: secretYaml() });
+    expect(result.code).toBe(0);
+  });
+  it('a PUBLIC KEY PEM', async () => {
+    const spki = file('spki.pem', sealingPublicKey().export({ type: 'spki', format: 'pem' }).toString());
+    expect(openAll((await runKubeseal(['--cert', spki], { stdin: secretYaml() })).stdout)[0]?.values.user).toBe('admin');
+  });
+});
+
+describe('--raw', () => {
+  const openRaw = (value: string, meta: { name: string; namespace?: string; annotations?: Record<string, string> }) => {
+    const sealed = { metadata: meta, spec: { encryptedData: { v: value } } };
+    return Buffer.from(unsealSealedSecret(sealed, { keys: [sealingKey()] }).secret.data?.v ?? '', 'base64');
+  };
+  it('seals stdin unchanged and prints base64 without a newline', async () => {
+    const result = await runKubeseal(['--cert', CERT, '--raw', '--name', 'db', '-n', 'demo'], { stdin: 'line\n' });
+    expect(result.code).toBe(0);
+    const text = result.stdout.toString();
+    expect(text).toMatch(/^Ag[A-Za-z0-9+/]+=*$/);
+    expect(openRaw(text, { name: 'db', namespace: 'demo' }).toString()).toBe('line\n');
+  });
+  it('seals a --from-file (key= prefix ignored), binary included', async () => {
+    const bytes = Buffer.from([0xff, 0, 0x80, 10]);
+    writeFileSync(join(dir, 'raw.bin'), bytes);
+    const result = await runKubeseal(['--cert', CERT, '--raw', '--scope', 'namespace-wide', '-n', 'demo', '--from-file', `key=${join(dir, 'raw.bin')}`]);
+    expect(openRaw(result.stdout.toString(), { name: 'x', namespace: 'demo', annotations: { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } }).equals(bytes)).toBe(true);
+  });
+  it('needs --namespace and (strict) --name', async () => {
+    expectCleanError(await runKubeseal(['--cert', CERT, '--raw', '--name', 'db'], { stdin: 'x' }), /must provide the --namespace flag with --raw and --scope strict/, 2);
+    expectCleanError(await runKubeseal(['--cert', CERT, '--raw', '-n', 'demo'], { stdin: 'x' }), /must provide the --name flag with --raw and --scope strict/, 2);
+    expectCleanError(await runKubeseal(['--cert', CERT, '--from-file', CERT]), /--from-file requires --raw/, 2);
+    expectCleanError(await runKubeseal(['--cert', CERT, '--raw', '--from-file', 'a,b']), /must provide only one --from-file/, 2);
+  });
+});
+
+describe('--merge-into', () => {
+  it('adds and replaces items of an existing file, keeping its scope, name, namespace and format', async () => {
+    const existing = file('merge.yaml');
+    await runKubeseal(['--cert', CERT, '--scope', 'namespace-wide', '-w', existing], { stdin: secretYaml() });
+    const before = readSealedSecret(parseDocuments(readFileSync(existing, 'utf8'))[0], 'f');
+    const update = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: ignored\n  labels: {tier: db}\nstringData:\n  password: changed\n  token: new\n';
+    const result = await runKubeseal(['--cert', CERT, '--merge-into', existing], { stdin: update });
+    expect(result.code).toBe(0);
+    expect(result.stdout.length).toBe(0);
+    const text = readFileSync(existing, 'utf8');
+    expect(text.startsWith('---\n')).toBe(true);
+    const [merged] = openAll(text);
+    expect(merged?.values).toEqual({ password: 'changed', user: 'admin', token: 'new' });
+    expect(merged?.sealed.metadata).toEqual(before.metadata);
+    expect(merged?.sealed.spec.encryptedData.user).toBe(before.spec.encryptedData.user);
+    expect(merged?.sealed.spec.template?.metadata?.labels).toEqual({ tier: 'db' });
+  });
+  it('leaves the file untouched when sealing fails', async () => {
+    const existing = file('merge-fail.yaml');
+    await runKubeseal(['--cert', CERT, '-w', existing], { stdin: secretYaml() });
+    const before = readFileSync(existing, 'utf8');
+    expectCleanError(await runKubeseal(['--cert', CERT, '--merge-into', existing], { stdin: 'kind: Secret\ndata: {x: "%%%"}\n' }), /not valid base64/);
+    expect(readFileSync(existing, 'utf8')).toBe(before);
+  });
+});
+
+describe('--recovery-unseal', () => {
+  const sealed = readFixture('upstream-strict.yaml');
+  const backupList = () => {
+    const item = (pem: string, name: string) => ({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace: 'kube-system', labels: { 'sealedsecrets.bitnami.com/sealed-secrets-key': 'active' } }, data: { 'tls.crt': '', 'tls.key': Buffer.from(pem).toString('base64') } });
+    return `apiVersion: v1\nkind: List\nitems:\n${JSON.stringify([item(readFixture('second-key.pem'), 'k1'), item(readFixture('sealing-key.pem'), 'k2')])}\n`.replace('items:\n[', 'items: [');
+  };
+
+  it('opens upstream\'s SealedSecret with a PEM key, exactly as upstream prints it', async () => {
+    const result = await runKubeseal(['--recovery-unseal', '--recovery-private-key', KEY, '-o', 'yaml'], { stdin: sealed });
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).toBe(readFixture('upstream-unsealed.yaml'));
+  });
+  it('takes a backed-up List of key Secrets, a single key Secret, comma lists and repeats', async () => {
+    const list = file('backup.yaml', backupList());
+    expect((await runKubeseal(['--recovery-unseal', '--recovery-private-key', list, '-o', 'yaml'], { stdin: sealed })).stdout.toString()).toBe(readFixture('upstream-unsealed.yaml'));
+    const single = file('key-secret.json', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k' }, data: { 'tls.key': Buffer.from(readFixture('sealing-key.pem')).toString('base64') } }));
+    expect((await runKubeseal(['--recovery-unseal', `--recovery-private-key=${SECOND_KEY},${single}`], { stdin: sealed })).code).toBe(0);
+    expect((await runKubeseal(['--recovery-unseal', '--recovery-private-key', SECOND_KEY, '--recovery-private-key', KEY], { stdin: readFixture('upstream-second-key.yaml') })).code).toBe(0);
+  });
+
+  const ciphertext = (transform: (b: Buffer) => Buffer) => sealed.replace(/(password: )(\S+)/, (_, k: string, v: string) => k + transform(Buffer.from(v, 'base64')).toString('base64'));
+  it.each([
+    ['truncated', ciphertext((b) => b.subarray(0, 100)), /cannot unseal SealedSecret demo\/db-creds: ciphertext is too short: .* \(password\)/],
+    ['tampered', ciphertext((b) => { const c = Buffer.from(b); c[c.length - 1] = (c[c.length - 1] as number) ^ 1; return c; }), /ciphertext was modified: its authentication tag does not match \(password\)/],
+    ['with a length prefix beyond its end', ciphertext((b) => Buffer.concat([Buffer.from([0xff, 0xff]), b.subarray(2)])), /its length prefix announces 65535 RSA bytes/],
+    ['fitting no key', sealed.replace('name: db-creds\n  namespace: demo\nspec', 'name: renamed\n  namespace: demo\nspec'), /no key could decrypt secret \(blob, password, username\); pass the key that sealed it/],
+  ])('refuses a ciphertext %s', async (_, input, message) => {
+    const out = file('recovered.yaml');
+    expectCleanError(await runKubeseal(['--recovery-unseal', '--recovery-private-key', KEY, '-w', out], { stdin: input }), message);
+    expect(existsSync(out)).toBe(false);
+  });
+  it('refuses unusable key files', async () => {
+    expectCleanError(await runKubeseal(['--recovery-unseal', '--recovery-private-key', CERT], { stdin: sealed }), /secret must contain a 'tls.key' key|holds no key/);
+    expectCleanError(await runKubeseal(['--recovery-unseal'], { stdin: sealed }), /--recovery-unseal needs --recovery-private-key/, 2);
+  });
+});
+
+describe('bad input: one line, non-zero exit, no stack, no output file', () => {
+  const expired = fixturePath('expired-cert.pem');
+  const cases: [string, string[], string, RegExp][] = [
+    ['input that is not YAML or JSON', [], 'metadata: [unclosed\n', /input is not valid YAML or JSON \(line \d+\): .*; fix the manifest/],
+    ['a document that is not a Secret', [], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n', /input is a ConfigMap \(v1\), not a v1 Secret/],
+    ['a YAML list', [], '- a\n- b\n', /input is not a Kubernetes object \(got a list\)/],
+    ['a missing name', [], 'kind: Secret\nmetadata: {namespace: demo}\nstringData: {a: b}\n', /missing metadata.name in input Secret; set metadata.name or pass --name/],
+    ['a missing namespace', [], secretYaml('db', null), /secret must declare a namespace: set metadata.namespace, pass --namespace/],
+    ['invalid base64 in data', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\ndata: {k: "not base64"}\n', /data\["k"\] is not valid base64/],
+    ['empty data', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\ndata: {}\n', /has no data or stringData/],
+    ['empty input', [], '', /no secrets found in input/],
+    ['a garbage certificate', ['--cert', fixturePath('README.md')], secretYaml(), /holds no PEM certificate or public key/],
+    ['an expired certificate', ['--cert', expired], secretYaml(), /failed to encrypt using an expired certificate on January 1, 2021/],
+    ['a certificate that is not RSA', ['--cert', fixturePath('ec-cert.pem')], secretYaml(), /holds a ec key, but sealing needs an RSA key/],
+    ['a certificate that cannot be read', ['--cert', '/nonexistent/cert.pem'], secretYaml(), /cannot read --cert "\/nonexistent\/cert.pem": no such file/],
+    ['an input file that cannot be read', ['-f', '/nonexistent/secret.yaml'], '', /cannot read --secret-file "\/nonexistent\/secret.yaml": no such file/],
+    ['an unsupported output format', ['-o', 'xml'], secretYaml(), /unsupported output format: xml/],
+  ];
+  it.each(cases)('%s', async (_, args, stdin, message) => {
+    const out = file(`out-${Math.random().toString(36).slice(2)}.json`);
+    const result = await runKubeseal(['--cert', CERT, ...args, '-w', out], { stdin });
+    expectCleanError(result, message);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('an existing output file is left untouched on failure', async () => {
+    const out = file('keep.json', 'precious\n');
+    expectCleanError(await runKubeseal(['--cert', CERT, '-w', out], { stdin: 'kind: Secret\n' }), /missing metadata.name|no data/);
+    expect(readFileSync(out, 'utf8')).toBe('precious\n');
+  });
+
+  it('an output directory that cannot be written', async () => {
+    const locked = join(dir, 'locked');
+    (await import('node:fs')).mkdirSync(locked);
+    chmodSync(locked, 0o500);
+    const result = await runKubeseal(['--cert', CERT, '-w', join(locked, 'out.json')], { stdin: secretYaml() });
+    chmodSync(locked, 0o700);
+    if (process.getuid?.() === 0) return; // root writes anyway
+    expectCleanError(result, /cannot write/);
+  });
+
+  it('usage errors exit 2', async () => {
+    expectCleanError(await runKubeseal(['--no-such-flag']), /unknown option '--no-such-flag'; see kubeseal --help/, 2);
+    expectCleanError(await runKubeseal(['--scope', 'galaxy', '--cert', CERT], { stdin: secretYaml() }), /invalid --scope "galaxy": must be one of: strict, namespace-wide, cluster-wide/, 2);
+    expectCleanError(await runKubeseal(['--raw=perhaps']), /invalid value "perhaps" for --raw/, 2);
+  });
+});
+
+describe('modes that need the controller', () => {
+  it.each([
+    [['--fetch-cert'], /--fetch-cert needs the controller/],
+    [[], /sealing without --cert needs the controller/],
+    [['--validate'], /--validate needs the controller/],
+    [['--re-encrypt'], /--re-encrypt needs the controller/],
+  ])('%j exits with a clear message', async (args, message) => {
+    expectCleanError(await runKubeseal(args, { stdin: secretYaml() }), message);
+  });
+});
+
+describe('--version and --help', () => {
+  it('prints the version as upstream formats it', async () => {
+    const result = await runKubeseal(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).toMatch(/^kubeseal version: v\d+\.\d+\.\d+\n$/);
+  });
+  it('lists the flags and shows examples', async () => {
+    const text = (await runKubeseal(['--help'])).stdout.toString();
+    for (const flag of ['--cert', '--raw', '--merge-into', '--recovery-unseal', '--recovery-private-key', '--scope', '-n, --namespace', '--kubeconfig', '--controller-name', '--re-encrypt', '--validate', '--fetch-cert']) {
+      expect(text).toContain(flag);
+    }
+    expect(text).toContain('Examples:');
+    expect(text).toContain('SEALED_SECRETS_');
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * --recovery-unseal: open SealedSecrets offline with backed-up sealing keys, for disaster recovery.
+ * A key file may be a PEM private key, a key Secret (YAML or JSON, its data["tls.key"]), or a List
+ * of them: exactly what `kubectl get secret -l sealedsecrets.bitnami.com/sealed-secrets-key -o yaml`
+ * writes as a backup.
+ */
+import type { KeyObject } from 'node:crypto';
+import { decodeBase64 } from '../shared/base64.ts';
+import { DecryptError, UserError } from '../shared/errors.ts';
+import { isObject, readSealedSecret } from '../shared/kube.ts';
+import { pemBlocks, parsePrivateKey } from '../shared/keys.ts';
+import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
+import { unsealSealedSecret } from '../shared/sealed-secret.ts';
+
+/** The private keys in one --recovery-private-key file. */
+export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
+  const text = content.toString('utf8');
+  const pems = pemBlocks(text).filter((b) => b.type.endsWith('PRIVATE KEY'));
+  if (pems.length > 0) {
+    return pems.map((b, i) => parsePrivateKey(b.pem, pems.length > 1 ? `--recovery-private-key "${file}" key ${i + 1}` : `--recovery-private-key "${file}"`));
+  }
+  const docs = parseDocuments(text, `--recovery-private-key "${file}"`);
+  const secrets = docs.flatMap((doc) => (isObject(doc) && doc.kind === 'List' && Array.isArray(doc.items) ? doc.items : [doc]));
+  if (secrets.length === 0) throw new UserError(`--recovery-private-key "${file}" holds no key; pass a PEM private key or a backup of the sealing key Secrets`);
+  return secrets.map((secret, index) => {
+    const where = `--recovery-private-key "${file}"${secrets.length > 1 ? ` item ${index + 1}` : ''}`;
+    const data = isObject(secret) && isObject(secret.data) ? secret.data : {};
+    const encoded = data['tls.key'];
+    if (typeof encoded !== 'string') throw new UserError(`${where}: secret must contain a 'tls.key' key; pass a sealing key Secret or a PEM private key`);
+    const pem = decodeBase64(encoded);
+    if (pem === undefined) throw new UserError(`${where}: data["tls.key"] is not valid base64`);
+    return parsePrivateKey(pem, where);
+  });
+}
+
+/** Unseal every SealedSecret of `input` with `keys` and print the Secrets. */
+export function recover(input: Buffer, keys: readonly KeyObject[], format: OutputFormat): string {
+  const docs = parseDocuments(input.toString('utf8'), 'input');
+  if (docs.length === 0) throw new UserError('no SealedSecret found in the input; pass a SealedSecret manifest on stdin or with -f');
+  return docs
+    .map((doc, index) => {
+      const sealed = readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input');
+      const name = `${sealed.metadata.namespace ?? ''}/${sealed.metadata.name ?? ''}`;
+      try {
+        // Disaster recovery should open everything the controller could, old v1 blobs included.
+        return formatManifest(unsealSealedSecret(sealed, { keys, acceptDeprecatedV1Data: true }).secret, format);
+      } catch (error) {
+        if (error instanceof DecryptError) {
+          throw new DecryptError(error.failure, `cannot unseal SealedSecret ${name}: ${error.message}${error.failure === 'no-key' ? '; pass the key that sealed it, and check the SealedSecret was not renamed or moved' : ''}`);
+        }
+        throw error;
+      }
+    })
+    .join('');
+}

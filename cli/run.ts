@@ -1,0 +1,114 @@
+/**
+ * What kubeseal does with its options, in upstream's order of precedence: help, version,
+ * --recovery-unseal, --validate, --re-encrypt, then (with a certificate) --fetch-cert,
+ * --merge-into, --raw, and sealing. Output is collected and written only when everything succeeded.
+ */
+import { UsageError, UserError } from '../shared/errors.ts';
+import { parseSealingKey } from '../shared/keys.ts';
+import { parseOutputFormat, type OutputFormat } from '../shared/manifest.ts';
+import { parseScope } from '../shared/scope.ts';
+import { readCertificate } from './cert.ts';
+import type { Io } from './io.ts';
+import { resolveNamespace } from './kubeconfig.ts';
+import { helpText, type CliOptions } from './options.ts';
+import { mergeInto, sealInput, sealRaw, type SealRequest } from './seal.ts';
+
+export interface RunContext {
+  readonly io: Io;
+  readonly version: string;
+}
+
+/** The output file, if any: -w, or the input file itself for --re-encrypt given only -f (upstream #405). */
+function outputFile(options: CliOptions): string {
+  if (options.sealedSecretFile) return options.sealedSecretFile;
+  return options.reEncrypt && options.secretFile ? options.secretFile : '';
+}
+
+function checkFlags(options: CliOptions): void {
+  if (options.fromFile.length > 0 && !options.raw) throw new UsageError('--from-file requires --raw');
+  if (options.fromFile.length > 1) throw new UsageError('must provide only one --from-file when encrypting a single item with --raw');
+  if (options.recoveryUnseal && options.recoveryPrivateKey.length === 0) {
+    throw new UsageError('--recovery-unseal needs --recovery-private-key <file> (a PEM private key or a backup of the sealing key Secrets)');
+  }
+}
+
+export async function run(options: CliOptions, context: RunContext): Promise<void> {
+  const { io } = context;
+  if (options.version) {
+    io.writeStdout(`kubeseal version: ${context.version}\n`);
+    return;
+  }
+  if (options.help) {
+    io.writeStdout(helpText());
+    return;
+  }
+  checkFlags(options);
+  const output = outputFile(options);
+  let format: OutputFormat = parseOutputFormat(options.format);
+  if (/\.ya?ml$/.test(output)) format = 'yaml';
+  const scope = parseScope(options.scope);
+
+  const readInput = async (): Promise<Buffer> => {
+    if (options.secretFile) return io.readFile(options.secretFile, '--secret-file');
+    if (io.stdinIsTty) io.warn('(tty detected: expecting json/yaml k8s resource in stdin)');
+    return io.readStdin();
+  };
+  const write = (content: string | Buffer, secret = false): void => {
+    if (output) io.writeFileAtomic(output, content, { secret });
+    else io.writeStdout(content);
+  };
+
+  if (options.recoveryUnseal) {
+    const { readRecoveryKeys, recover } = await import('./recover.ts');
+    const keys = options.recoveryPrivateKey.flatMap((file) => readRecoveryKeys(io.readFile(file, '--recovery-private-key'), file));
+    write(recover(await readInput(), keys, format), true);
+    return;
+  }
+  if (options.recoveryPrivateKey.length > 0 && io.stderrIsTty) {
+    io.warn('warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal');
+  }
+  if (options.validate) {
+    await (await import('./remote.ts')).validate(await readInput(), options);
+    return;
+  }
+  if (options.reEncrypt) {
+    write(await (await import('./remote.ts')).reencrypt(await readInput(), options));
+    return;
+  }
+
+  const certificate = options.cert
+    ? await readCertificate(options.cert, io)
+    : await (await import('./remote.ts')).fetchCertificate(options);
+  if (options.fetchCert) {
+    write(certificate);
+    return;
+  }
+  const { key: publicKey } = parseSealingKey(certificate.toString('utf8'), io.now(), options.cert ? `--cert "${options.cert}"` : 'the controller\'s certificate');
+
+  const request: SealRequest = {
+    publicKey,
+    random: io.random,
+    format,
+    ...(options.scopeExplicit ? { scope } : {}),
+    name: options.name,
+    allowEmptyData: options.allowEmptyData,
+    namespaceGiven: options.kube.namespace !== undefined,
+    namespace: () => resolveNamespace({ ...options.kube, kubeconfig: options.kubeconfig, env: io.env }),
+  };
+  if (options.mergeInto) {
+    const existing = io.readFile(options.mergeInto, '--merge-into').toString('utf8');
+    const merged = mergeInto(await readInput(), existing, { ...request, formatExplicit: options.formatExplicit }, options.mergeInto);
+    io.writeFileAtomic(options.mergeInto, merged);
+    return;
+  }
+  if (options.raw) {
+    const value = options.fromFile[0] !== undefined
+      ? io.readFile(options.fromFile[0].replace(/^[^=]*=/, ''), '--from-file')
+      : await (io.stdinIsTty && io.warn('(tty detected: expecting a secret to encrypt in stdin)'), io.readStdin());
+    write(sealRaw(value, { ...request, scope }));
+    return;
+  }
+  const sealed = sealInput(await readInput(), request, options.secretFile ? `"${options.secretFile}"` : 'input');
+  if (sealed === '') throw new UserError('no secrets found in the input');
+  write(sealed);
+}

@@ -1,0 +1,11 @@
+/**
+ * vitest globalSetup for tests that run the real binaries (dist/): compiles the project once per
+ * run so a test never runs stale JavaScript. `npm test` builds first anyway; this covers `vitest`.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export default function setup(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+}
