@@ -1,14 +1,12 @@
-#!/usr/bin/env node
 /**
  * kubeseal entry point: the only place that exits the process. Known errors print one line
  * ("error: ..."), never a stack; anything else is a bug and says so.
  */
-import module from 'node:module';
 import { readFileSync } from 'node:fs';
 import { EXIT_FAILURE, UserError } from '../shared/errors.ts';
-
-// Cache compiled code between runs: start-up is most of a sealing command's wall time.
-module.enableCompileCache?.();
+import { processIo } from './io.ts';
+import { parseOptions } from './options.ts';
+import { run } from './run.ts';
 
 function packageVersion(): string {
   for (const path of ['../package.json', '../../package.json']) {
@@ -23,9 +21,6 @@ function packageVersion(): string {
 }
 
 async function main(): Promise<number> {
-  const { parseOptions } = await import('./options.ts');
-  const { processIo } = await import('./io.ts');
-  const { run } = await import('./run.ts');
   const io = processIo();
   await run(parseOptions(process.argv.slice(2), io.env), { io, version: packageVersion() });
   return 0;

@@ -1,5 +1,5 @@
 /**
- * vitest globalSetup for tests that run the real binaries (dist/): compiles the project once per
+ * vitest globalSetup for tests that run the real binaries (dist/): builds the project once per
  * run so a test never runs stale JavaScript. `npm test` builds first anyway; this covers `vitest`.
  */
 import { execFileSync } from 'node:child_process';
@@ -7,5 +7,5 @@ import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 }

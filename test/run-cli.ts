@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const KUBESEAL = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+export const KUBESEAL = fileURLToPath(new URL('../dist/bin/kubeseal.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;
