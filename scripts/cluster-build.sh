@@ -22,6 +22,8 @@ have_all() {
 if [[ "${FORCE:-0}" != 1 ]] && have_all; then
   say "cached: $OUT"; echo "$OUT"; exit 0
 fi
+# The official Go tarball installs to /usr/local/go, which a non-login shell may not have on PATH.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
 command -v go >/dev/null 2>&1 || {
   echo "cluster:build needs Go (>= 1.26) on PATH to build kube-apiserver and etcd; install Go and retry" >&2
   exit 1

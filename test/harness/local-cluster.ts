@@ -1,0 +1,217 @@
+/**
+ * A control plane for people (`npm run cluster:up` / `cluster:down`) and for `npm start` without a
+ * cluster: the harness's startControlPlane() run by a detached Node process (the daemon) that
+ * outlives the command which started it, until `cluster:down` sends it SIGTERM.
+ *
+ * Everything lives in .cluster/ at the repository root (git-ignored):
+ *   daemon.pid   the daemon's pid, written as soon as it is spawned
+ *   daemon.log   its output (progress, errors)
+ *   state.json   written by the daemon once the control plane is ready (LocalCluster)
+ *   kubeconfig   the admin kubeconfig
+ *   run/         the control plane's directory: pki/, etcd/, logs/
+ * The control plane's processes die with the daemon (see control-plane.ts).
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureBinaries } from './binaries.ts';
+import { clusterClient, repoRoot, startControlPlane, type ControlPlanePids } from './control-plane.ts';
+
+export const LOCAL_CLUSTER_DIR = join(repoRoot(), '.cluster');
+const paths = {
+  pid: join(LOCAL_CLUSTER_DIR, 'daemon.pid'),
+  log: join(LOCAL_CLUSTER_DIR, 'daemon.log'),
+  state: join(LOCAL_CLUSTER_DIR, 'state.json'),
+  kubeconfig: join(LOCAL_CLUSTER_DIR, 'kubeconfig'),
+  run: join(LOCAL_CLUSTER_DIR, 'run'),
+};
+const DAEMON_SCRIPT = join(repoRoot(), 'scripts', 'cluster.ts');
+const DAEMON_ARG = 'daemon';
+const START_TIMEOUT_MS = 180_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+export interface LocalCluster {
+  /** Absolute path of .cluster/kubeconfig (admin). */
+  readonly kubeconfigPath: string;
+  readonly server: string;
+  readonly binDir: string;
+  /** Our kubectl, matching the server's version. */
+  readonly kubectlPath: string;
+  /** The control plane's directory (.cluster/run); its logs are in logs/. */
+  readonly dir: string;
+  /** The daemon's pid and the control plane's. */
+  readonly daemonPid: number;
+  readonly pids: ControlPlanePids;
+  /** Milliseconds the control plane took to start. */
+  readonly startupMs: number;
+}
+
+export interface EnsureResult extends LocalCluster {
+  /** False when a running cluster was found and reused. */
+  readonly started: boolean;
+}
+
+export interface LocalClusterOptions {
+  readonly log?: (message: string) => void;
+}
+
+function readPid(): number | null {
+  try {
+    const pid = Number(readFileSync(paths.pid, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True if `pid` is alive and, where /proc tells, is our daemon (pids get reused). */
+function isDaemon(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes(DAEMON_SCRIPT) && argv.includes(DAEMON_ARG);
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+function readState(): LocalCluster | null {
+  try {
+    return JSON.parse(readFileSync(paths.state, 'utf8')) as LocalCluster;
+  } catch {
+    return null;
+  }
+}
+
+function logTail(lines = 30): string {
+  try {
+    return readFileSync(paths.log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no daemon log)';
+  }
+}
+
+function removeState(): void {
+  for (const file of [paths.state, paths.kubeconfig, paths.pid]) rmSync(file, { force: true });
+  rmSync(paths.run, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** The running local cluster, or null. */
+export function localClusterStatus(): LocalCluster | null {
+  const pid = readPid();
+  if (pid === null || !isDaemon(pid)) return null;
+  return readState();
+}
+
+/**
+ * Returns the local cluster, starting it (building the binaries first if needed) unless it is
+ * already running. The cluster keeps running after this process exits; stopLocalCluster() ends it.
+ */
+export async function ensureLocalCluster(options: LocalClusterOptions = {}): Promise<EnsureResult> {
+  const log = options.log ?? (() => {});
+  const runningPid = readPid();
+  if (runningPid !== null && isDaemon(runningPid)) {
+    // Running, or still starting (another `up` spawned it): wait for its state either way.
+    const state = await waitForState(runningPid);
+    const readyz = await clusterClient({ ...state, dir: state.dir }).kubectl(['get', '--raw', '/readyz'], { timeoutMs: 10_000 });
+    if (readyz.code !== 0) {
+      throw new Error(
+        `the local control plane (daemon pid ${runningPid}) runs but is not ready: ${readyz.stderr.trim()}\n` +
+          `see ${join(state.dir, 'logs')}, then run \`npm run cluster:down\` and start it again`,
+      );
+    }
+    return { ...state, started: false };
+  }
+  removeState(); // leftovers of a daemon that died
+
+  const binDir = await ensureBinaries();
+  mkdirSync(LOCAL_CLUSTER_DIR, { recursive: true });
+  const logFd = openSync(paths.log, 'w');
+  let pid: number | undefined;
+  try {
+    const daemon = spawn(process.execPath, [DAEMON_SCRIPT, DAEMON_ARG, binDir], {
+      cwd: repoRoot(),
+      detached: true, // own session: survives the terminal and the npm process that started it
+      stdio: ['ignore', logFd, logFd],
+    });
+    daemon.unref();
+    pid = daemon.pid;
+  } finally {
+    closeSync(logFd);
+  }
+  if (pid === undefined) throw new Error(`could not start the cluster daemon:\n${logTail()}`);
+  writeFileSync(paths.pid, `${pid}\n`);
+  log(`starting a local control plane (daemon pid ${pid}, log ${paths.log})`);
+  return { ...(await waitForState(pid)), started: true };
+}
+
+async function waitForState(pid: number): Promise<LocalCluster> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const state = readState();
+    if (state?.daemonPid === pid) return state;
+    if (!isDaemon(pid)) {
+      const tail = logTail();
+      removeState();
+      throw new Error(`the local control plane failed to start; last lines of ${paths.log}:\n${tail}`);
+    }
+    await sleep(200);
+  }
+  throw new Error(`the local control plane did not start within ${START_TIMEOUT_MS / 1000} s; see ${paths.log}, then run \`npm run cluster:down\``);
+}
+
+/** Stops the local cluster and removes its files (daemon.log stays). Returns false if none ran. */
+export async function stopLocalCluster(): Promise<boolean> {
+  const pid = readPid();
+  const running = pid !== null && isDaemon(pid);
+  if (running) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while (isDaemon(pid) && Date.now() < deadline) await sleep(100);
+    // Its children die with it (parent-death signal), so killing the daemon is enough.
+    if (isDaemon(pid)) process.kill(pid, 'SIGKILL');
+  }
+  removeState();
+  return running;
+}
+
+/**
+ * Body of the daemon process (`node scripts/cluster.ts daemon <binDir>`): starts the control
+ * plane, publishes it in .cluster/, and stops it on SIGTERM, SIGINT or SIGHUP.
+ */
+export async function runLocalClusterDaemon(binDir: string): Promise<void> {
+  const log = (message: string) => console.log(`${new Date().toISOString()} ${message}`);
+  const plane = await startControlPlane({ binDir, withControllerManager: true, dir: paths.run, log });
+  copyFileSync(plane.kubeconfigPath, paths.kubeconfig);
+  const state: LocalCluster = {
+    kubeconfigPath: paths.kubeconfig,
+    server: plane.server,
+    binDir,
+    kubectlPath: plane.kubectlPath,
+    dir: plane.dir,
+    daemonPid: process.pid,
+    pids: plane.pids(),
+    startupMs: plane.timings.total ?? 0,
+  };
+  writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`);
+
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    await plane.stop();
+    for (const file of [paths.state, paths.kubeconfig, paths.pid]) rmSync(file, { force: true });
+    clearInterval(keepAlive);
+    log('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
+  log(`ready: export KUBECONFIG=${paths.kubeconfig}`);
+}
