@@ -3,8 +3,7 @@
  * binds), each also settable as SEALED_SECRETS_<FLAG> (upper case, "-" as "_"); the command line
  * wins over the environment. klog's flags are accepted and ignored, as they only tune Go logging.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { UsageError } from '../shared/errors.ts';
+import { buildProgram, parseFlags, type FlagSpec } from '../shared/flags.ts';
 
 export const ENV_PREFIX = 'SEALED_SECRETS_';
 
@@ -57,17 +56,6 @@ export interface KubeFlags {
   user?: string;
   username?: string;
   disableCompression: boolean;
-}
-
-type Kind = 'string' | 'bool' | 'list' | 'array';
-interface FlagSpec {
-  flags: string;
-  kind: Kind;
-  help: string;
-  default?: string;
-  hidden?: boolean;
-  /** false for flags upstream does not map from the environment (klog's). */
-  env?: boolean;
 }
 
 const KUBESEAL_FLAGS: FlagSpec[] = [
@@ -147,84 +135,16 @@ Examples:
 Every flag can also be set in the environment as SEALED_SECRETS_<FLAG>, e.g. SEALED_SECRETS_CERT=cert.pem.
 `;
 
-/** Go's strconv.ParseBool. */
-function parseBool(value: string, flag: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
-  throw new UsageError(`invalid value "${value}" for ${flag}: use true or false`);
-}
-
-const longName = (spec: FlagSpec): string => /--([a-z0-9_-]+)/.exec(spec.flags)?.[1] as string;
-export const envName = (flag: string): string => ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
-
-function buildProgram(): { program: Command; specs: FlagSpec[] } {
-  const program = new Command('kubeseal');
-  const specs = [...KUBESEAL_FLAGS, ...KUBECTL_FLAGS, ...KLOG_FLAGS];
-  program
-    .description('Seal Kubernetes Secrets into SealedSecrets that only the controller in your cluster can open.')
-    .helpOption(false)
-    .allowExcessArguments(true)
-    .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  for (const spec of specs) {
-    const option = new Option(spec.flags, spec.help);
-    if (spec.default !== undefined) option.default(spec.default);
-    if (spec.hidden) option.hideHelp();
-    if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',')]);
-    if (spec.kind === 'array') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    program.addOption(option);
-    if (spec.kind === 'bool') program.addOption(new Option(`--no-${longName(spec)}`).hideHelp());
-  }
-  return { program, specs };
-}
-
-/** Go flags also come as -flag and with single-dash long names; pflag takes --flag=true|false for booleans. */
-function normalizeArgs(args: readonly string[], specs: readonly FlagSpec[]): string[] {
-  const bools = new Set(specs.filter((s) => s.kind === 'bool').map(longName));
-  const longs = new Set(specs.map(longName));
-  const result: string[] = [];
-  for (const arg of args) {
-    let current = arg;
-    const single = /^-([a-z_][a-z0-9_-]+)(=.*)?$/.exec(current);
-    if (single && longs.has(single[1] as string)) current = `-${current}`;
-    const eq = /^--([a-z0-9_-]+)=(.*)$/.exec(current);
-    if (eq && bools.has(eq[1] as string)) {
-      current = parseBool(eq[2] as string, `--${eq[1]}`) ? `--${eq[1]}` : `--no-${eq[1]}`;
-    }
-    result.push(current);
-  }
-  return result;
-}
-
-const camel = (name: string): string => name.replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+const SPECS: readonly FlagSpec[] = [...KUBESEAL_FLAGS, ...KUBECTL_FLAGS, ...KLOG_FLAGS];
+const DESCRIPTION = 'Seal Kubernetes Secrets into SealedSecrets that only the controller in your cluster can open.';
 
 /** Parse the command line and SEALED_SECRETS_* environment into options. Throws UsageError. */
 export function parseOptions(args: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions {
-  const { program, specs } = buildProgram();
-  for (const spec of specs) {
-    const name = longName(spec);
-    const value = spec.env === false ? undefined : env[envName(name)];
-    if (value === undefined) continue;
-    const parsed = spec.kind === 'bool' ? parseBool(value, envName(name))
-      : spec.kind === 'list' ? value.split(',')
-        : spec.kind === 'array' ? [value]
-          : value;
-    program.setOptionValueWithSource(camel(name), parsed, 'env');
-  }
-  try {
-    program.parse(normalizeArgs(args, specs), { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      throw new UsageError(`${error.message.replace(/^error: /, '')}; see kubeseal --help`);
-    }
-    throw error;
-  }
-  const o = program.opts<Record<string, unknown>>();
+  const { values: o, explicit } = parseFlags({ name: 'kubeseal', specs: SPECS, args, env, envPrefix: ENV_PREFIX });
   const str = (key: string): string => (o[key] as string | undefined) ?? '';
   const opt = (key: string): string | undefined => (o[key] as string | undefined) || undefined;
   const bool = (key: string): boolean => o[key] === true;
   const list = (key: string): string[] => ((o[key] as string[] | undefined) ?? []).filter((v) => v !== '');
-  const explicit = (key: string): boolean => ['cli', 'env'].includes(program.getOptionValueSource(key) ?? '');
   return {
     cert: str('cert'),
     controllerNamespace: str('controllerNamespace'),
@@ -274,5 +194,5 @@ export function parseOptions(args: readonly string[], env: Readonly<Record<strin
 
 /** The --help text. */
 export function helpText(): string {
-  return buildProgram().program.helpInformation({ error: false }) + EXAMPLES;
+  return buildProgram('kubeseal', DESCRIPTION, SPECS).helpInformation({ error: false }) + EXAMPLES;
 }
