@@ -207,13 +207,18 @@ export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions)
   } else {
     const data: StringMap = {};
     const failures: { key: string; error: DecryptError }[] = [];
+    // All values of a SealedSecret are almost always sealed with the same key: once one opens,
+    // try that key first for the rest, so a SealedSecret costs K + m - 1 RSA operations at worst.
+    let order = options.keys.map((_, index) => index);
     for (const [key, text] of Object.entries(sealed.spec.encryptedData)) {
       const bytes = decodeBase64(text);
       try {
         if (bytes === undefined) throw new DecryptError('malformed', 'illegal base64 data');
-        const { plaintext, keyIndex } = hybridDecrypt(options.keys, bytes, label);
+        const opened = hybridDecrypt(order.map((i) => options.keys[i] as KeyObject), bytes, label);
+        const keyIndex = order[opened.keyIndex] as number;
+        order = [keyIndex, ...order.filter((i) => i !== keyIndex)];
         used.add(keyIndex);
-        data[key] = encodeBase64(plaintext);
+        data[key] = encodeBase64(opened.plaintext);
       } catch (error) {
         if (!(error instanceof DecryptError)) throw error;
         failures.push({ key, error });
