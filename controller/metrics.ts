@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics under upstream's names and labels (pkg/controller/metrics.go), plus what an
+ * operator of a highly available controller with renewing keys needs. One registry per process,
+ * created here and passed around (never the library's global registry).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const NS = 'sealed_secrets_controller';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly unsealRequests: Counter;
+  /** reason: fetch | unseal | update | unmanaged | status */
+  readonly unsealErrors: Counter<'reason' | 'namespace'>;
+  readonly conditionInfo: Gauge<'namespace' | 'name' | 'condition' | 'ss_app_kubernetes_io_instance'>;
+  readonly httpRequests: Counter<'path' | 'code' | 'method'>;
+  readonly httpDuration: Histogram<'path' | 'method'>;
+  readonly isLeader: Gauge;
+  readonly keys: Gauge;
+  readonly newestKeyTimestamp: Gauge;
+  readonly unsealDuration: Histogram<'result'>;
+  readonly queueDepth: Gauge;
+}
+
+export function createMetrics(version: string): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const buildInfo = new Gauge({ name: `${NS}_build_info`, help: 'Build information.', labelNames: ['revision'], registers: [registry] });
+  buildInfo.set({ revision: version }, 1);
+  return {
+    registry,
+    unsealRequests: new Counter({ name: `${NS}_unseal_requests_total`, help: 'Total number of sealed secret unseal requests', registers: [registry] }),
+    unsealErrors: new Counter({ name: `${NS}_unseal_errors_total`, help: 'Total number of sealed secret unseal errors by reason', labelNames: ['reason', 'namespace'], registers: [registry] }),
+    conditionInfo: new Gauge({
+      name: `${NS}_condition_info`,
+      help: 'Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)',
+      labelNames: ['namespace', 'name', 'condition', 'ss_app_kubernetes_io_instance'],
+      registers: [registry],
+    }),
+    httpRequests: new Counter({ name: `${NS}_http_requests_total`, help: 'Total number of HTTP requests by path, code and method', labelNames: ['path', 'code', 'method'], registers: [registry] }),
+    httpDuration: new Histogram({ name: `${NS}_http_request_duration_seconds`, help: 'HTTP request duration in seconds', labelNames: ['path', 'method'], registers: [registry] }),
+    isLeader: new Gauge({ name: `${NS}_leader`, help: '1 when this replica holds the leader Lease and unseals, else 0', registers: [registry] }),
+    keys: new Gauge({ name: `${NS}_keys`, help: 'Sealing keys loaded (every one can unseal)', registers: [registry] }),
+    newestKeyTimestamp: new Gauge({ name: `${NS}_newest_key_timestamp_seconds`, help: 'Creation time (NotBefore) of the newest sealing key, the one that seals', registers: [registry] }),
+    unsealDuration: new Histogram({
+      name: `${NS}_unseal_duration_seconds`,
+      help: 'Time to unseal one SealedSecret and write its Secret, by result',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({ name: `${NS}_queue_depth`, help: 'SealedSecrets waiting to be unsealed (queued, running or waiting to retry)', registers: [registry] }),
+  };
+}

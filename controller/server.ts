@@ -1,0 +1,233 @@
+/**
+ * The controller's HTTP API, with upstream's paths, bodies, content types and status codes
+ * (pkg/controller/server.go), served by every replica from the moment the process starts:
+ *
+ *   /healthz        200 "ok\n"
+ *   /v1/cert.pem    200 the newest certificate (application/x-pem-file); 500 before a key exists
+ *   /v1/verify      POST a SealedSecret: 200 it opens, 409 it does not, 500 not a SealedSecret
+ *   /v1/rotate      POST a SealedSecret: 200 the same, re-sealed with the newest key (JSON)
+ *
+ * Hardening beyond upstream (its 2026 advisories): the two decrypting endpoints are rate limited
+ * and size limited, never render spec.template.data, take the scope only from the SealedSecret's
+ * top-level metadata, and refuse a template whose metadata disagrees with it. Responses and logs
+ * never contain plaintext or key material.
+ *
+ * The app takes capabilities (functions), not the controller, so tests can drive it directly.
+ */
+import type { KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { errorMessage, UserError } from '../shared/errors.ts';
+import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
+import { parseDocuments } from '../shared/manifest.ts';
+import { scopeOf, withScope } from '../shared/scope.ts';
+import { sealRawValue } from '../shared/sealed-secret.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface ServerCapabilities {
+  /** PEM of the newest certificate and its public key, or undefined while there is no key. */
+  newest(): { certificate: string; publicKey: KeyObject } | undefined;
+  /** Unseal the values of a SealedSecret (never its template). Rejects with a DecryptError when no key fits. */
+  open(sealed: SealedSecret): Promise<Record<string, string>>;
+}
+
+export interface ServerOptions {
+  readonly capabilities: ServerCapabilities;
+  readonly rateLimit: number;
+  readonly rateLimitBurst: number;
+  readonly maxRequestBytes: number;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+/** Token buckets per client: `rate` per second, `burst` at once. */
+function limiter(rate: number, burst: number, now: () => number): (client: string) => { ok: boolean; retryAfterS: number; remaining: number } {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return (client) => {
+    const t = now();
+    if (buckets.size > 65_536) buckets.clear(); // bounded memory, as upstream's 65536-entry store
+    const bucket = buckets.get(client) ?? { tokens: burst, at: t };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * rate);
+    bucket.at = t;
+    buckets.set(client, bucket);
+    if (bucket.tokens < 1) return { ok: false, retryAfterS: Math.ceil((1 - bucket.tokens) / Math.max(rate, 1e-9)), remaining: 0 };
+    bucket.tokens -= 1;
+    return { ok: true, retryAfterS: 0, remaining: Math.floor(bucket.tokens) };
+  };
+}
+
+/** A request body as a SealedSecret; throws UserError. Like upstream, multi-document bodies are refused. */
+function readBody(body: unknown): SealedSecret {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+  const docs = parseDocuments(text, 'request body');
+  if (docs.length !== 1) throw new UserError(`request body must hold exactly one SealedSecret, it holds ${docs.length}`);
+  const doc = docs[0] as { apiVersion?: unknown; kind?: unknown };
+  if (doc?.apiVersion !== SEALED_SECRET_API_VERSION || doc.kind !== SEALED_SECRET_KIND) {
+    throw new UserError(`request body must be a ${SEALED_SECRET_API_VERSION} ${SEALED_SECRET_KIND}`);
+  }
+  return readSealedSecret(doc, 'request body');
+}
+
+/**
+ * The template's metadata may repeat the SealedSecret's name, namespace and scope, but never
+ * contradict them: upstream's CVE-2026-22728 re-sealed a strict secret as cluster-wide that way.
+ */
+function checkTemplateAgrees(sealed: SealedSecret): void {
+  const top = sealed.metadata;
+  const template = sealed.spec.template?.metadata ?? {};
+  const differs = (a: string | undefined, b: string | undefined) => a !== undefined && a !== '' && a !== (b ?? '');
+  if (differs(template.name, top.name) || differs(template.namespace, top.namespace) || scopeOf(template.annotations) !== scopeOf(top.annotations)) {
+    throw new UserError('spec.template.metadata disagrees with metadata (name, namespace or scope); refusing');
+  }
+}
+
+export function createApp(options: ServerOptions): express.Express {
+  const { capabilities, metrics, log } = options;
+  const now = options.now ?? Date.now;
+  const allow = limiter(options.rateLimit, options.rateLimitBurst, now);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const instrument = (path: string) => (req: Request, res: Response, next: NextFunction) => {
+    const end = metrics.httpDuration.startTimer({ path, method: req.method.toLowerCase() });
+    res.on('finish', () => {
+      end();
+      metrics.httpRequests.inc({ path, code: String(res.statusCode), method: req.method.toLowerCase() });
+    });
+    next();
+  };
+  // Through the API server's service proxy every caller has the API server's address; the proxy
+  // passes the caller's in X-Forwarded-For, so that names the client (as upstream's limiter does).
+  const clientOf = (req: Request): string => String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() || req.socket.remoteAddress || '';
+  const rateLimited = (req: Request, res: Response, next: NextFunction) => {
+    const verdict = allow(`${req.path} ${clientOf(req)}`);
+    res.setHeader('X-RateLimit-Limit', String(options.rateLimitBurst));
+    res.setHeader('X-RateLimit-Remaining', String(verdict.remaining));
+    if (verdict.ok) return next();
+    res.setHeader('Retry-After', String(verdict.retryAfterS));
+    res.status(429).type('text/plain').send('limit exceeded\n');
+  };
+  const body = express.raw({ type: () => true, limit: options.maxRequestBytes });
+
+  app.all('/healthz', (_req, res) => {
+    res.status(200).type('text/plain; charset=utf-8').send('ok\n');
+  });
+
+  app.all('/v1/cert.pem', instrument('/v1/cert.pem'), (_req, res) => {
+    const newest = capabilities.newest();
+    if (!newest) {
+      res.status(500).type('text/plain; charset=utf-8').send('cannot get certificate\n');
+      return;
+    }
+    res.status(200).type('application/x-pem-file').send(newest.certificate);
+  });
+
+  app.all('/v1/verify', instrument('/v1/verify'), rateLimited, body, async (req, res) => {
+    let sealed: SealedSecret;
+    try {
+      sealed = readBody(req.body);
+    } catch (error) {
+      log.info('verify: bad request body', { error: errorMessage(error) });
+      res.status(500).end();
+      return;
+    }
+    try {
+      await capabilities.open(sealed);
+      res.status(200).end();
+    } catch {
+      res.status(409).end();
+    }
+  });
+
+  app.all('/v1/rotate', instrument('/v1/rotate'), rateLimited, body, async (req, res) => {
+    let sealed: SealedSecret;
+    try {
+      sealed = readBody(req.body);
+      checkTemplateAgrees(sealed);
+    } catch (error) {
+      log.info('rotate: bad request body', { error: errorMessage(error) });
+      res.status(400).type('text/plain; charset=utf-8').send(`${errorMessage(error)}\n`);
+      return;
+    }
+    const newest = capabilities.newest();
+    if (!newest) {
+      res.status(500).type('text/plain; charset=utf-8').send('cannot get certificate\n');
+      return;
+    }
+    let values: Record<string, string>;
+    try {
+      values = await capabilities.open(sealed);
+    } catch (error) {
+      log.info('rotate: cannot decrypt', { sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}`, error: errorMessage(error) });
+      res.status(500).type('text/plain; charset=utf-8').send('error decrypting secret\n');
+      return;
+    }
+    // Re-seal under the same label: scope, name and namespace come from the top-level metadata only.
+    const scope = scopeOf(sealed.metadata.annotations);
+    const encryptedData: Record<string, string> = {};
+    for (const [key, value] of Object.entries(values)) {
+      encryptedData[key] = sealRawValue(Buffer.from(value, 'base64'), {
+        publicKey: newest.publicKey,
+        random: randomBytes,
+        scope,
+        namespace: sealed.metadata.namespace ?? '',
+        name: sealed.metadata.name ?? '',
+      });
+    }
+    const annotations = withScope(undefined, scope);
+    const rotated = {
+      kind: SEALED_SECRET_KIND,
+      apiVersion: SEALED_SECRET_API_VERSION,
+      metadata: {
+        name: sealed.metadata.name,
+        namespace: sealed.metadata.namespace,
+        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+      },
+      spec: { ...(sealed.spec.template ? { template: sealed.spec.template } : {}), encryptedData: sortedMap(encryptedData) },
+    };
+    res.status(200).type('application/json').send(`${JSON.stringify(rotated)}\n`);
+  });
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain; charset=utf-8').send('404 page not found\n');
+  });
+  // Express 5 routes rejected promises and body-parser errors here.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: number; type?: string }).status;
+    if (status === 413) {
+      res.status(413).type('text/plain; charset=utf-8').send(`request body larger than ${options.maxRequestBytes} bytes\n`);
+      return;
+    }
+    if (status !== undefined && status >= 400 && status < 500) {
+      res.status(400).end();
+      return;
+    }
+    log.error('HTTP handler failed', { error: errorMessage(error) });
+    res.status(500).end();
+  });
+  return app;
+}
+
+/** The metrics app: only /metrics, like upstream's metrics server. */
+export function createMetricsApp(metrics: Metrics): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain; charset=utf-8').send('404 page not found\n');
+  });
+  return app;
+}
+
+/** ":8080" -> all interfaces, port 8080; "127.0.0.1:0"; "[::1]:8080". */
+export function parseListenAddress(address: string): { host?: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(address);
+  if (!match) throw new UserError(`invalid listen address "${address}": use host:port or :port`);
+  const host = match[1] ?? match[2];
+  return { ...(host ? { host } : {}), port: Number(match[3]) };
+}

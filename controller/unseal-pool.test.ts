@@ -1,0 +1,38 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFixture, sealingKey, secondKey } from '../test/fixtures/fixtures.ts';
+import { DecryptError } from '../shared/errors.ts';
+import { keyFingerprint } from '../shared/keys.ts';
+import { readSealedSecret } from '../shared/kube.ts';
+import { parseDocuments } from '../shared/manifest.ts';
+import { UnsupportedError } from '../shared/sealed-secret.ts';
+import { createUnsealPool } from './unseal-pool.ts';
+
+const sealed = (name: string) => readSealedSecret(parseDocuments(readFixture(name))[0], name);
+const keys = [sealingKey(), secondKey()].map((privateKey) => ({ privateKey, fingerprint: keyFingerprint(privateKey) }));
+const pool = createUnsealPool({ size: 2, acceptDeprecatedV1Data: true });
+pool.setKeys(keys);
+afterAll(() => pool.close());
+
+describe('unseal pool', () => {
+  it('unseals on worker threads and reports which key opened the values', async () => {
+    const results = await Promise.all(['upstream-strict.yaml', 'upstream-second-key.yaml', 'upstream-cluster-wide.yaml'].map((f) => pool.unseal(sealed(f), [])));
+    expect(results.map((r) => r.keysUsed)).toEqual([[keys[0]?.fingerprint], [keys[1]?.fingerprint], [keys[0]?.fingerprint]]);
+    expect(results[0]?.secret.data?.username).toBe(Buffer.from('admin').toString('base64'));
+  });
+
+  it('brings typed errors back from the threads', async () => {
+    const renamed = sealed('upstream-strict.yaml');
+    renamed.metadata.name = 'other';
+    await expect(pool.unseal(renamed, [])).rejects.toBeInstanceOf(DecryptError);
+    const templated = sealed('upstream-strict.yaml');
+    templated.spec.template = { ...templated.spec.template, data: { x: '{{ .a }}' } };
+    await expect(pool.unseal(templated, [])).rejects.toBeInstanceOf(UnsupportedError);
+  });
+
+  it('uses new keys as soon as they are set', async () => {
+    pool.setKeys([keys[0]!]);
+    await expect(pool.unseal(sealed('upstream-second-key.yaml'), [])).rejects.toBeInstanceOf(DecryptError);
+    pool.setKeys(keys);
+    await expect(pool.unseal(sealed('upstream-second-key.yaml'), [keys[1]!.fingerprint])).resolves.toMatchObject({ keysUsed: [keys[1]?.fingerprint] });
+  });
+});

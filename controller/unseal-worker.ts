@@ -1,0 +1,52 @@
+/**
+ * A thread of the unseal pool (unseal-pool.ts). RSA private operations are synchronous and take
+ * ~4 ms each for RSA-4096; running them here keeps the event loop free and uses every core. Each
+ * thread holds its own copies of the keys: OpenSSL serialises work on one key object.
+ */
+import type { KeyObject } from 'node:crypto';
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { DecryptError, UserError } from '../shared/errors.ts';
+import type { SealedSecret, Secret } from '../shared/kube.ts';
+import { UnsupportedError, unsealSealedSecret } from '../shared/sealed-secret.ts';
+
+export type WorkerRequest =
+  | { type: 'keys'; keys: { fingerprint: string; key: KeyObject }[] }
+  | { type: 'unseal'; id: number; sealed: SealedSecret; order: string[]; acceptDeprecatedV1Data: boolean };
+
+export type WorkerError = { kind: 'decrypt'; failure: DecryptError['failure']; message: string } | { kind: 'unsupported' | 'user' | 'internal'; message: string };
+
+export type WorkerReply =
+  | { id: number; ok: true; secret: Secret; keysUsed: string[] }
+  | { id: number; ok: false; error: WorkerError };
+
+function describe(error: unknown): WorkerError {
+  if (error instanceof DecryptError) return { kind: 'decrypt', failure: error.failure, message: error.message };
+  if (error instanceof UnsupportedError) return { kind: 'unsupported', message: error.message };
+  if (error instanceof UserError) return { kind: 'user', message: error.message };
+  return { kind: 'internal', message: error instanceof Error ? error.message : String(error) };
+}
+
+export function serve(port: MessagePort): void {
+  let keys: { fingerprint: string; key: KeyObject }[] = [];
+  port.on('message', (request: WorkerRequest) => {
+    if (request.type === 'keys') {
+      keys = request.keys;
+      return;
+    }
+    const rank = new Map(request.order.map((fp, i) => [fp, i]));
+    const ordered = [...keys].sort((a, b) => (rank.get(a.fingerprint) ?? Infinity) - (rank.get(b.fingerprint) ?? Infinity));
+    let reply: WorkerReply;
+    try {
+      const { secret, keysUsed } = unsealSealedSecret(request.sealed, {
+        keys: ordered.map((k) => k.key),
+        acceptDeprecatedV1Data: request.acceptDeprecatedV1Data,
+      });
+      reply = { id: request.id, ok: true, secret, keysUsed: keysUsed.map((i) => ordered[i]?.fingerprint ?? '') };
+    } catch (error) {
+      reply = { id: request.id, ok: false, error: describe(error) };
+    }
+    port.postMessage(reply);
+  });
+}
+
+if (parentPort) serve(parentPort);

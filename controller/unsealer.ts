@@ -1,0 +1,189 @@
+/**
+ * One pass over one SealedSecret: unseal it (on the thread pool), plan the Secret (reconcile.ts),
+ * write what changed, then record the outcome as an Event, the Synced condition and metrics. A
+ * pass that changes nothing writes nothing: no Secret update, no Event, no status.
+ */
+import { DecryptError, errorMessage } from '../shared/errors.ts';
+import type { SealedSecret, Secret } from '../shared/kube.ts';
+import { UnsupportedError } from '../shared/sealed-secret.ts';
+import { isNotFound, type KubeClient } from './kube-client.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import type { Outcome } from './queue.ts';
+import { EVENT_UNSEALED, EVENT_UNSEAL_FAILED, EVENT_UPDATE_FAILED, nextStatus, planSecret, sealedSecretEvent, type SyncResult } from './reconcile.ts';
+import type { UnsealPool } from './unseal-pool.ts';
+
+const secretPath = (namespace: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+const sealedPath = (namespace: string, name: string) => `/apis/bitnami.com/v1alpha1/namespaces/${encodeURIComponent(namespace)}/sealedsecrets/${encodeURIComponent(name)}`;
+
+/**
+ * Which key to try first. With K keys a miss costs an RSA private operation, so remember the key
+ * that opened each SealedSecret (by uid) and, for SealedSecrets not seen yet, prefer the keys that
+ * opened the most others; ties go to the newest key, the one sealing today.
+ */
+export interface KeyOrder {
+  orderFor(uid: string | undefined, newestFirst: readonly string[]): string[];
+  learn(uid: string | undefined, used: readonly string[]): void;
+  forget(uid: string | undefined): void;
+}
+
+export function createKeyOrder(): KeyOrder {
+  const byObject = new Map<string, string>();
+  const hits = new Map<string, number>();
+  return {
+    orderFor(uid, newestFirst) {
+      const rank = (fp: string) => hits.get(fp) ?? 0;
+      const general = [...newestFirst].sort((a, b) => rank(b) - rank(a));
+      const known = uid === undefined ? undefined : byObject.get(uid);
+      return known === undefined ? general : [known, ...general.filter((fp) => fp !== known)];
+    },
+    learn(uid, used) {
+      const first = used[0];
+      if (uid === undefined || first === undefined) return;
+      if (byObject.get(uid) !== first) hits.set(first, (hits.get(first) ?? 0) + 1);
+      byObject.set(uid, first);
+    },
+    forget(uid) {
+      if (uid !== undefined) byObject.delete(uid);
+    },
+  };
+}
+
+export interface UnsealerOptions {
+  readonly client: KubeClient;
+  readonly pool: UnsealPool;
+  readonly keyOrder: KeyOrder;
+  /** Fingerprints of the loaded keys, newest first. */
+  readonly keyFingerprints: () => readonly string[];
+  /** The informer's current copy of a SealedSecret ("namespace/name"). */
+  readonly lookup: (key: string) => SealedSecret | undefined;
+  readonly updateStatus: boolean;
+  readonly oldGcBehavior: boolean;
+  readonly identity: string;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now: () => Date;
+}
+
+type Failure = { reason: 'unseal' | 'update' | 'unmanaged'; event: string; message: string; retry: boolean };
+
+export function createUnsealer(options: UnsealerOptions): (key: string, signal: AbortSignal) => Promise<Outcome> {
+  const { client, metrics, log } = options;
+
+  async function recordEvent(sealed: SealedSecret, type: 'Normal' | 'Warning', reason: string, message: string, signal: AbortSignal): Promise<void> {
+    const event = sealedSecretEvent({ sealed, type, reason, message, now: options.now(), instance: options.identity });
+    log[type === 'Normal' ? 'info' : 'warn'](message, { event: reason, sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}` });
+    try {
+      await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(sealed.metadata.namespace ?? '')}/events`, { body: event, signal });
+    } catch (error) {
+      log.warn('could not record event', { reason, error: errorMessage(error) });
+    }
+  }
+
+  async function writeStatus(sealed: SealedSecret, result: SyncResult, signal: AbortSignal): Promise<void> {
+    const labels = {
+      namespace: sealed.metadata.namespace ?? '',
+      name: sealed.metadata.name ?? '',
+      condition: 'Synced',
+      ss_app_kubernetes_io_instance: sealed.metadata.labels?.['app.kubernetes.io/instance'] ?? '',
+    };
+    metrics.conditionInfo.set(labels, result.ok ? 1 : -1);
+    if (!options.updateStatus) return;
+    const status = nextStatus(sealed, result, options.now());
+    if (status === undefined) return;
+    try {
+      await client.request('PATCH', `${sealedPath(sealed.metadata.namespace ?? '', sealed.metadata.name ?? '')}/status`, {
+        body: { status },
+        contentType: 'application/merge-patch+json',
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      metrics.unsealErrors.inc({ reason: 'status', namespace: labels.namespace });
+      log.warn('could not update status', { sealedsecret: `${labels.namespace}/${labels.name}`, error: errorMessage(error) });
+    }
+  }
+
+  /** Write the Secret; returns a Failure or whether anything changed. */
+  async function apply(sealed: SealedSecret, desired: Secret, signal: AbortSignal): Promise<Failure | { changed: boolean }> {
+    const namespace = sealed.metadata.namespace ?? '';
+    const name = sealed.metadata.name ?? '';
+    let existing: Secret | undefined;
+    try {
+      existing = await client.request<Secret>('GET', secretPath(namespace, name), { signal });
+    } catch (error) {
+      if (!isNotFound(error)) return { reason: 'update', event: EVENT_UPDATE_FAILED, message: errorMessage(error), retry: true };
+    }
+    const plan = planSecret(desired, existing, sealed.metadata.uid);
+    try {
+      switch (plan.action) {
+        case 'none':
+          return { changed: false };
+        case 'refuse':
+          return { reason: plan.retry ? 'unmanaged' : 'update', event: EVENT_UPDATE_FAILED, message: plan.message, retry: plan.retry };
+        case 'create':
+          await client.request('POST', secretPath(namespace), { body: plan.secret, signal });
+          return { changed: true };
+        case 'update':
+          await client.request('PUT', secretPath(namespace, name), { body: plan.secret, signal });
+          return { changed: true };
+      }
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // Someone else wrote meanwhile (409): try again soon with fresh data.
+      return { reason: 'update', event: EVENT_UPDATE_FAILED, message: errorMessage(error), retry: true };
+    }
+  }
+
+  return async function reconcile(key, signal) {
+    metrics.unsealRequests.inc();
+    const sealed = options.lookup(key);
+    if (sealed === undefined) {
+      // Deleted: Kubernetes' garbage collector removes the owned Secret, unless asked to do it here.
+      if (options.oldGcBehavior) {
+        const [namespace = '', name = ''] = key.split('/');
+        try {
+          await client.request('DELETE', secretPath(namespace, name), { signal });
+        } catch (error) {
+          if (!isNotFound(error)) log.warn('could not delete Secret', { secret: key, error: errorMessage(error) });
+        }
+      }
+      return { retry: false };
+    }
+    if (sealed.metadata.deletionTimestamp) return { retry: false };
+    const started = performance.now();
+    const namespace = sealed.metadata.namespace ?? '';
+    let failure: Failure | undefined;
+    let changed = false;
+    try {
+      const order = options.keyOrder.orderFor(sealed.metadata.uid, options.keyFingerprints());
+      const { secret, keysUsed } = await options.pool.unseal(sealed, order);
+      options.keyOrder.learn(sealed.metadata.uid, keysUsed);
+      const applied = await apply(sealed, secret, signal);
+      if ('changed' in applied) changed = applied.changed;
+      else failure = applied;
+    } catch (error) {
+      if (signal.aborted) return { retry: false };
+      // No key fits: a key may be restored later, so retry. Malformed, tampered or unsupported
+      // content does not get better by waiting: only a new version of the SealedSecret helps.
+      const retry = error instanceof DecryptError ? error.failure === 'no-key' : !(error instanceof UnsupportedError);
+      failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message: `Failed to unseal: ${errorMessage(error)}`, retry };
+    }
+    if (signal.aborted) return { retry: false };
+    metrics.unsealDuration.observe({ result: failure ? 'error' : changed ? 'written' : 'unchanged' }, (performance.now() - started) / 1000);
+    if (failure) {
+      metrics.unsealErrors.inc({ reason: failure.reason, namespace });
+      const previous = sealed.status?.conditions?.find((c) => c.type === 'Synced');
+      // The same failure again is not news: no second Event for it.
+      if (!(previous?.status === 'False' && previous.message === failure.message)) {
+        await recordEvent(sealed, 'Warning', failure.event, failure.message, signal);
+      }
+      await writeStatus(sealed, { ok: false, message: failure.message }, signal);
+      return { retry: failure.retry };
+    }
+    if (changed) await recordEvent(sealed, 'Normal', EVENT_UNSEALED, 'SealedSecret unsealed successfully', signal);
+    await writeStatus(sealed, { ok: true, message: '' }, signal);
+    return { retry: false };
+  };
+}
+
