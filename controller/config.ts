@@ -214,7 +214,7 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     retryPeriodMs: parseDuration(s('leaderElectRetryPeriod'), '--leader-elect-retry-period'),
     identity: `${inputs.env.POD_NAME || hostname()}_${random()}`,
     workers: integer(s('workers'), '--workers', 1),
-    certConfigMap: s('certConfigMap'),
+    certConfigMap: s('certConfigmap'),
   };
 }
 

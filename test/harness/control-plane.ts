@@ -153,6 +153,11 @@ function findOnPath(name: string): string | null {
 
 const SETPRIV = process.platform === 'linux' ? findOnPath('setpriv') : null;
 
+/** The command line that runs `binary` so the kernel kills it when this process dies. */
+export function tiedToParent(binary: string, args: readonly string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', binary, ...args]] : [binary, [...args]];
+}
+
 interface Managed {
   readonly name: string;
   readonly child: ChildProcess;
@@ -163,9 +168,7 @@ interface Managed {
 function startProcess(name: string, binary: string, args: readonly string[], logPath: string): Managed {
   const fd = openSync(logPath, 'a');
   writeFileSync(fd, `\n=== ${new Date().toISOString()} ${binary} ${args.join(' ')}\n`);
-  const [command, commandArgs] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', binary, ...args]]
-    : [binary, [...args]];
+  const [command, commandArgs] = tiedToParent(binary, args);
   let child: ChildProcess;
   try {
     child = spawn(command, commandArgs, { stdio: ['ignore', fd, fd] });

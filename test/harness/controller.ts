@@ -1,0 +1,117 @@
+/**
+ * The controller as users run it: `node dist/controller/main.js` in a child process, against a
+ * real API server, with its own namespace for keys and Lease so parallel spec files never meet.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { tiedToParent } from './control-plane.ts';
+
+export const CONTROLLER = fileURLToPath(new URL('../../dist/controller/main.js', import.meta.url));
+
+export interface ControllerProcess {
+  /** http://host:port of the API (/healthz, /v1/cert.pem, ...). */
+  readonly http: string;
+  readonly metrics: string;
+  readonly child: ChildProcess;
+  readonly identity: string;
+  /** Everything it logged so far (stdout and stderr). */
+  logs(): string;
+  /** Resolves with the first log line (present or future) matching `pattern`. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** SIGTERM, then wait for the exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL (a crash), then wait for the exit. */
+  kill(): Promise<void>;
+}
+
+export interface StartControllerOptions {
+  readonly kubeconfigPath: string;
+  /** The controller's own namespace (POD_NAMESPACE): keys, Lease, certificate ConfigMap. */
+  readonly namespace: string;
+  /** Namespaces to unseal in (besides its own); the controller never watches all namespaces in tests. */
+  readonly watch?: readonly string[];
+  readonly args?: readonly string[];
+  readonly env?: Record<string, string>;
+  readonly name?: string;
+}
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export async function startController(options: StartControllerOptions): Promise<ControllerProcess> {
+  const name = options.name ?? `ctl-${Math.random().toString(36).slice(2, 7)}`;
+  const args = [
+    CONTROLLER,
+    '--listen-addr', '127.0.0.1:0',
+    '--listen-metrics-addr', '127.0.0.1:0',
+    '--all-namespaces=false',
+    ...(options.watch && options.watch.length > 0 ? ['--additional-namespaces', options.watch.join(',')] : []),
+    ...(options.args ?? []),
+  ];
+  const [command, commandArgs] = tiedToParent(process.execPath, args);
+  const child = spawn(command, commandArgs, {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: options.kubeconfigPath, POD_NAMESPACE: options.namespace, POD_NAME: name, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let text = '';
+  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  const onData = (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const waiter of waiters) {
+      const line = text.split('\n').find((l) => waiter.pattern.test(l));
+      if (line !== undefined) {
+        waiters.delete(waiter);
+        waiter.resolve(line);
+      }
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    running.delete(child);
+    resolve(code);
+  }));
+
+  const waitForLog = (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
+    const present = text.split('\n').find((l) => pattern.test(l));
+    if (present !== undefined) return Promise.resolve(present);
+    return new Promise((resolve, reject) => {
+      const waiter = { pattern, resolve: (line: string) => { clearTimeout(timer); resolve(line); } };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`controller ${name} did not log ${pattern} within ${timeoutMs} ms; its log:\n${text}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+      void exited.then((code) => {
+        if (waiters.delete(waiter)) {
+          clearTimeout(timer);
+          reject(new Error(`controller ${name} exited (${code}) before logging ${pattern}; its log:\n${text}`));
+        }
+      });
+    });
+  };
+
+  const serving = await waitForLog(/msg=serving /);
+  const http = /http=(\S+)/.exec(serving)?.[1] ?? '';
+  const metrics = /metrics=(\S+)/.exec(serving)?.[1] ?? '';
+  const identity = /identity=(\S+)/.exec(await waitForLog(/msg=starting /))?.[1] ?? '';
+  return {
+    http: `http://${http}`,
+    metrics: `http://${metrics}`,
+    child,
+    identity,
+    logs: () => text,
+    waitForLog,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
