@@ -16,6 +16,7 @@ describe('createSealingCertificate', () => {
       random: (n) => Buffer.alloc(n, 0xab),
     });
     const cert = new X509Certificate(pem);
+    expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/);
     expect(cert.publicKey.equals(keyPair.publicKey)).toBe(true);
     expect(cert.verify(keyPair.publicKey)).toBe(true);
     expect(cert.subject ?? '').toBe('');

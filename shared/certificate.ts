@@ -77,5 +77,6 @@ export async function createSealingCertificate(options: CertificateOptions): Pro
   const signed = cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1 };
   signed.tbsCertificate = tbs;
   signed.signature = signature.toString('binary');
-  return forge.pki.certificateToPem(signed);
+  // forge ends PEM lines with CRLF; Go's pem.Encode (and so upstream) uses LF.
+  return forge.pki.certificateToPem(signed).replace(/\r\n/g, '\n');
 }
