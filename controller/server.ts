@@ -122,7 +122,8 @@ export function createApp(options: ServerOptions): express.Express {
       res.status(500).type('text/plain; charset=utf-8').send('cannot get certificate\n');
       return;
     }
-    res.status(200).type('application/x-pem-file').send(newest.certificate);
+    res.status(200).setHeader('Content-Type', 'application/x-pem-file');
+    res.end(Buffer.from(newest.certificate));
   });
 
   app.all('/v1/verify', instrument('/v1/verify'), rateLimited, body, async (req, res) => {
