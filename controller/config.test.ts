@@ -68,6 +68,7 @@ describe('controller configuration', () => {
     [['--key-renew-period', '30'], /invalid duration "30" for --key-renew-period/],
     [['--key-cutoff-time', '2026-01-01'], /invalid --key-cutoff-time/],
     [['--privatekey-labels', 'novalue'], /invalid entry "novalue" in --privatekey-labels/],
+    [['--leader-elect-lease-duration', '5s', '--leader-elect-renew-deadline', '10s'], /invalid leader election timing: leaseDuration .* must be greater than renewDeadline/],
   ])('%j is refused with a one-line usage error', (args, message) => {
     expect(() => load(args)).toThrow(message);
   });

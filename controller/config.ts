@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { UsageError } from '../shared/errors.ts';
 import { buildProgram, parseDuration, parseFlags, type FlagSpec } from '../shared/flags.ts';
+import { validateDurations } from './leader.ts';
 import { parseLevel, type Level } from './log.ts';
 
 export const ENV_PREFIX = 'SEALED_SECRETS_';
@@ -172,6 +173,14 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
   const namespace = inputs.env.POD_NAMESPACE || inputs.readNamespaceFile?.()?.trim() || 'default';
   const random = inputs.random ?? (() => Math.random().toString(36).slice(2, 8));
   const keyCutoffTime = parseCutoffTime(s('keyCutoffTime'));
+  const leaseDurationMs = parseDuration(s('leaderElectLeaseDuration'), '--leader-elect-lease-duration');
+  const renewDeadlineMs = parseDuration(s('leaderElectRenewDeadline'), '--leader-elect-renew-deadline');
+  const retryPeriodMs = parseDuration(s('leaderElectRetryPeriod'), '--leader-elect-retry-period');
+  try {
+    validateDurations(leaseDurationMs, renewDeadlineMs, retryPeriodMs);
+  } catch (error) {
+    throw new UsageError(`invalid leader election timing: ${(error as Error).message}`);
+  }
   return {
     keyPrefix,
     keySize: integer(s('keySize'), '--key-size', 1024),
@@ -209,9 +218,9 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     namespace,
     leaderElect: b('leaderElect'),
     leaseName: s('leaderElectLeaseName'),
-    leaseDurationMs: parseDuration(s('leaderElectLeaseDuration'), '--leader-elect-lease-duration'),
-    renewDeadlineMs: parseDuration(s('leaderElectRenewDeadline'), '--leader-elect-renew-deadline'),
-    retryPeriodMs: parseDuration(s('leaderElectRetryPeriod'), '--leader-elect-retry-period'),
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
     identity: `${inputs.env.POD_NAME || hostname()}_${random()}`,
     workers: integer(s('workers'), '--workers', 1),
     certConfigMap: s('certConfigmap'),
