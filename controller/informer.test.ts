@@ -3,7 +3,7 @@ import { startInformer, type KubeObject } from './informer.ts';
 import { KubeApiError, type KubeClient, type WatchEvent } from './kube-client.ts';
 import { silentLogger } from './log.ts';
 
-type Obj = KubeObject & { metadata: { name: string; namespace: string; resourceVersion: string } };
+type Obj = KubeObject & Record<string, unknown> & { metadata: { name: string; namespace: string; resourceVersion: string } };
 const obj = (name: string, rv: string): Obj => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
 
 /**
