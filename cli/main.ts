@@ -3,26 +3,15 @@
  * ("error: ..."), never a stack; anything else is a bug and says so.
  */
 import { readFileSync } from 'node:fs';
+import { packageVersion } from '../shared/version.ts';
 import { EXIT_FAILURE, UserError } from '../shared/errors.ts';
 import { processIo } from './io.ts';
 import { parseOptions } from './options.ts';
 import { run } from './run.ts';
 
-function packageVersion(): string {
-  for (const path of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sealed-secrets-ts' && pkg.version) return `v${pkg.version}`;
-    } catch {
-      // try the next location (source tree or dist/)
-    }
-  }
-  return 'UNKNOWN';
-}
-
 async function main(): Promise<number> {
   const io = processIo();
-  await run(parseOptions(process.argv.slice(2), io.env), { io, version: packageVersion() });
+  await run(parseOptions(process.argv.slice(2), io.env), { io, version: packageVersion(import.meta.url, (url) => readFileSync(url, 'utf8')) });
   return 0;
 }
 

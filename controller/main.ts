@@ -5,22 +5,11 @@
  * takes over at once); SIGUSR1 renews the sealing key now.
  */
 import { readFileSync } from 'node:fs';
+import { packageVersion } from '../shared/version.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { helpText, loadConfig, SERVICE_ACCOUNT_NAMESPACE_FILE } from './config.ts';
 import { createLogger } from './log.ts';
 import { runController } from './run.ts';
-
-function packageVersion(): string {
-  for (const path of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'sealed-secrets-ts' && pkg.version) return `v${pkg.version}`;
-    } catch {
-      // next location
-    }
-  }
-  return 'UNKNOWN';
-}
 
 async function main(): Promise<number> {
   const config = loadConfig({
@@ -34,7 +23,7 @@ async function main(): Promise<number> {
       }
     },
   });
-  const version = packageVersion();
+  const version = packageVersion(import.meta.url, (url) => readFileSync(url, 'utf8'));
   if (config.version) {
     process.stdout.write(`controller version: ${version}\n`);
     return 0;
