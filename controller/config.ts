@@ -55,6 +55,8 @@ export interface ControllerConfig {
   readonly retryPeriodMs: number;
   readonly identity: string;
   readonly workers: number;
+  /** Threads doing RSA work (0: one per available core, at most 4). */
+  readonly unsealThreads: number;
   readonly certConfigMap: string;
 }
 
@@ -99,6 +101,7 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--leader-elect-renew-deadline <duration>', kind: 'string', default: '10s', help: 'How long the leader keeps trying to renew before it stops acting.' },
   { flags: '--leader-elect-retry-period <duration>', kind: 'string', default: '2s', help: 'Interval between attempts to acquire or renew the Lease.' },
   { flags: '--workers <n>', kind: 'string', default: '8', help: 'SealedSecrets reconciled concurrently (RSA work runs on a thread pool of one thread per core).' },
+  { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'Threads doing RSA work (0: one per available CPU, which follows the container CPU limit, at most 4). Each costs memory.' },
   { flags: '--cert-configmap <name>', kind: 'string', default: 'sealed-secrets-cert', help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
 ];
 
@@ -223,6 +226,7 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     retryPeriodMs,
     identity: `${inputs.env.POD_NAME || hostname()}_${random()}`,
     workers: integer(s('workers'), '--workers', 1),
+    unsealThreads: integer(s('unsealThreads'), '--unseal-threads', 0),
     certConfigMap: s('certConfigmap'),
   };
 }

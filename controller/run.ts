@@ -4,6 +4,7 @@
  * watches keys and SealedSecrets and serves HTTP; only the leader unseals and renews keys.
  */
 import { createServer, type Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
 import { errorMessage } from '../shared/errors.ts';
 import type { ControllerConfig } from './config.ts';
@@ -72,7 +73,10 @@ export async function runController(options: RunOptions): Promise<void> {
   const now = () => new Date();
   log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: kubeConfig.getCurrentCluster()?.server });
 
-  const pool: UnsealPool = createUnsealPool({ acceptDeprecatedV1Data: config.acceptDeprecatedV1Data });
+  const pool: UnsealPool = createUnsealPool({
+    acceptDeprecatedV1Data: config.acceptDeprecatedV1Data,
+    size: config.unsealThreads > 0 ? config.unsealThreads : Math.min(4, availableParallelism()),
+  });
   const keys: KeyManager = startKeyManager({
     client,
     namespace: config.namespace,

@@ -48,7 +48,8 @@ export function createUnsealPool(options: { size?: number; acceptDeprecatedV1Dat
   let closed = false;
 
   const spawn = (): Lane => {
-    const lane: Lane = { worker: new Worker(WORKER_URL), pending: new Map() };
+    // A thread holds keys and one SealedSecret at a time: a small heap is plenty, and bounds memory.
+    const lane: Lane = { worker: new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } }), pending: new Map() };
     lane.worker.on('message', (reply: WorkerReply) => {
       const waiter = lane.pending.get(reply.id);
       lane.pending.delete(reply.id);
