@@ -319,13 +319,84 @@ describe('bad input: one line, non-zero exit, no stack, no output file', () => {
 });
 
 describe('modes that need the controller', () => {
+  const sealedInput = () => JSON.stringify({ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'db', namespace: 'demo' }, spec: { encryptedData: { password: 'AgBy' } } });
   it.each([
-    [['--fetch-cert'], /--fetch-cert needs the controller/],
-    [[], /sealing without --cert needs the controller/],
-    [['--validate'], /--validate needs the controller/],
-    [['--re-encrypt'], /--re-encrypt needs the controller/],
-  ])('%j exits with a clear message', async (args, message) => {
-    expectCleanError(await runKubeseal(args, { stdin: secretYaml() }), message);
+    [['--fetch-cert'], secretYaml(), /^error: fetching the certificate needs the cluster, but no kubeconfig was found \(\$KUBECONFIG \("\/nonexistent\/kubeconfig"\) names no existing file\) and kubeseal is not running in a cluster; pass --kubeconfig, or seal offline with --cert <file or URL>$/],
+    [[], secretYaml(), /^error: fetching the certificate needs the cluster, .*; pass --kubeconfig, or seal offline with --cert <file or URL>$/],
+    [['--validate'], sealedInput(), /^error: --validate needs the cluster, but no kubeconfig was found .*; pass --kubeconfig or set KUBECONFIG$/],
+    [['--re-encrypt'], sealedInput(), /^error: --re-encrypt needs the cluster, but no kubeconfig was found .*; pass --kubeconfig or set KUBECONFIG$/],
+  ])('%j without a kubeconfig says so in one line', async (args, stdin, message) => {
+    expectCleanError(await runKubeseal(args, { stdin }), message);
+  });
+
+  it('names a missing --kubeconfig and an unreachable API server', async () => {
+    expectCleanError(await runKubeseal(['--fetch-cert', '--kubeconfig', file('absent.kubeconfig')]), /^error: cannot read --kubeconfig ".*absent.kubeconfig": no such file; check the path$/);
+    const kubeconfig = file('closed.kubeconfig', `apiVersion: v1
+kind: Config
+current-context: c
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+`);
+    expectCleanError(await runKubeseal(['--fetch-cert'], { env: { KUBECONFIG: kubeconfig } }), /^error: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1; check that the cluster is running/);
+  });
+
+  describe('through an API server (a fake one here, over plain HTTP like `kubectl proxy`)', () => {
+    let server: Server;
+    let api = '';
+    beforeAll(async () => {
+      const proxy = '/api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy';
+      server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks).toString();
+          if (req.url === '/api/v1/namespaces/kube-system/services/sealed-secrets-controller') {
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ spec: { ports: [{ name: 'http', port: 8080 }] } }));
+          } else if (req.url === `${proxy}/v1/cert.pem`) {
+            res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(readFileSync(CERT));
+          } else if (req.url === `${proxy}/v1/verify`) {
+            res.writeHead(JSON.parse(body).metadata.name === 'db' ? 200 : 409).end();
+          } else if (req.url === `${proxy}/v1/rotate`) {
+            const sent = JSON.parse(body);
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...sent, metadata: { ...sent.metadata, creationTimestamp: null }, spec: { ...sent.spec, encryptedData: { password: 'AgNEW' } } }));
+          } else {
+            res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'NotFound', message: `${req.url} not found` }));
+          }
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      api = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    afterAll(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+
+    it('--fetch-cert prints the certificate bytes unchanged; sealing without --cert uses it', async () => {
+      const fetched = await runKubeseal(['--fetch-cert', '--server', api]);
+      expect(fetched.code).toBe(0);
+      expect(fetched.stdout.equals(readFileSync(CERT))).toBe(true);
+      const sealed = await runKubeseal(['--server', api], { stdin: secretYaml() });
+      expect(sealed.code).toBe(0);
+      expect(openAll(sealed.stdout)[0]?.values).toEqual({ password: 's3cr3t', user: 'admin' });
+    });
+
+    it('--validate exits 0 when the controller opens it, 1 with upstream\'s message when not', async () => {
+      expect(await runKubeseal(['--validate', '--server', api], { stdin: sealedInput() })).toMatchObject({ code: 0, stderr: '' });
+      expectCleanError(await runKubeseal(['--validate', '--server', api], { stdin: sealedInput().replace('"db"', '"other"') }), /^error: unable to decrypt sealed secret: other$/);
+    });
+
+    it('--re-encrypt -f rewrites the file in place, in its format', async () => {
+      const path = file('reencrypt.yaml', '---\napiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: db\n  namespace: demo\nspec:\n  encryptedData:\n    password: AgBy\n');
+      const result = await runKubeseal(['--re-encrypt', '--server', api, '-f', path]);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(result.stdout.length).toBe(0);
+      const rewritten = readFileSync(path, 'utf8');
+      expect(rewritten).toMatch(/^---\napiVersion: bitnami.com\/v1alpha1\nkind: SealedSecret\n/);
+      expect(rewritten).toContain('password: AgNEW');
+      expect(rewritten).not.toContain('creationTimestamp');
+    });
   });
 });
 
