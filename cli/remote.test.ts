@@ -422,6 +422,19 @@ describe('--validate', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('waits out the controller\'s rate limit (429 with Retry-After), as client-go does, 10 retries at most', async () => {
+    let answered = 0;
+    handler = cluster({ proxy: (_req, res) => (++answered % 3 === 0 ? res.writeHead(200).end() : res.writeHead(429, { 'retry-after': '2', 'content-type': 'text/plain' }).end('limit exceeded\n')) });
+    const waits: number[] = [];
+    const sleepy = { ...context(), sleep: async (ms: number) => { waits.push(ms); } };
+    await validate(input('a', 'b'), opts(), sleepy);
+    expect(waits).toEqual([2000, 2000, 2000, 2000]);
+    handler = cluster({ proxy: (_req, res) => res.writeHead(429, { 'retry-after': '60' }).end() });
+    waits.length = 0;
+    await expect(validate(input('a'), opts(), sleepy)).rejects.toThrow(/^cannot validate sealed secret: the controller answered 429 Too Many Requests$/);
+    expect(waits).toEqual(Array(10).fill(10_000));
+  });
+
   it('refuses input that is not a SealedSecret before calling anyone', async () => {
     await expect(validate(Buffer.from('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n'), opts(), context())).rejects.toThrow(/not a SealedSecret/);
     await expect(validate(Buffer.from(''), opts(), context())).rejects.toThrow(/no SealedSecret found in the input/);

@@ -28,6 +28,13 @@ import type { CliOptions } from './options.ts';
 export const CERT_CONFIGMAP = 'sealed-secrets-cert';
 export const CERT_CONFIGMAP_KEY = 'cert.pem';
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/**
+ * As client-go (hence upstream kubeseal) does: a 429 or 5xx answer with Retry-After is retried
+ * after that many seconds, up to 10 times. The controller's rate limiter (/v1/verify: 2 per second
+ * per client by default) answers so; without retries a file of many SealedSecrets fails half-way.
+ */
+const MAX_RETRIES = 10;
+const MAX_RETRY_WAIT_MS = 10_000;
 
 /** Text from the network, made fit for a one-line message. */
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
@@ -41,6 +48,8 @@ export interface RemoteContext {
   readonly format?: OutputFormat;
   /** Where the in-cluster service account lives (tests). */
   readonly serviceAccountDir?: string;
+  /** Waits before retrying a request answered with Retry-After (tests make it instant). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** The controller's Service, as --controller-name and --controller-namespace name it. */
@@ -79,6 +88,8 @@ export interface ApiResponse {
   readonly statusText: string;
   readonly contentType: string;
   readonly body: Buffer;
+  /** Retry-After in seconds, when sent as a number. */
+  readonly retryAfterS?: number;
 }
 
 /**
@@ -160,50 +171,71 @@ function toKubeConfig(connection: Connection): KubeConfig {
   return kc;
 }
 
-/** Requests to the API server with the connection's TLS settings, credentials and timeout. */
-export function createApi(connection: Connection): Api {
+/** Requests to the API server with the connection's TLS settings, credentials, timeout and retries. */
+export function createApi(connection: Connection, sleep: (ms: number) => Promise<void> = defaultSleep): Api {
   const kc = toKubeConfig(connection);
   const server = connection.cluster.server;
+
+  async function sendOnce(method: 'GET' | 'POST', path: string, options: { accept?: string; body?: string }): Promise<ApiResponse> {
+    const url = new URL(server + path);
+    const headers: Record<string, string | string[]> = {
+      Accept: options.accept ?? 'application/json, */*',
+      'User-Agent': 'kubeseal (sealed-secrets-ts)',
+      ...connection.headers,
+    };
+    if (options.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(options.body));
+    }
+    const requestOptions: RequestOptions & { headers: Record<string, string | string[]> } = { method, headers };
+    try {
+      await kc.applyToHTTPSOptions(requestOptions);
+    } catch (error) {
+      throw new ConnectionError(`cannot use the credentials of user "${connection.user.name}" (${connection.source}): ${oneLine(errorMessage(error))}; check the kubeconfig`);
+    }
+    if (connection.timeoutMs > 0) requestOptions.signal = AbortSignal.timeout(connection.timeoutMs);
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    let response: IncomingMessage;
+    let body: Buffer;
+    try {
+      response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = send(url, requestOptions, resolve);
+        req.on('error', reject);
+        req.end(options.body);
+      });
+      body = await readBody(response);
+    } catch (error) {
+      throw unreachable(server, error, connection.timeoutMs);
+    }
+    const status = response.statusCode ?? 0;
+    if (status === 401) {
+      throw new ConnectionError(`the Kubernetes API server at ${server} does not accept the credentials of user "${connection.user.name}" (401 Unauthorized); check the kubeconfig's user, --token or the client certificate`);
+    }
+    const retryAfter = Number(response.headers['retry-after'] ?? Number.NaN);
+    return {
+      status,
+      statusText: response.statusMessage ?? '',
+      contentType: String(response.headers['content-type'] ?? ''),
+      body,
+      ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterS: retryAfter } : {}),
+    };
+  }
+
   return {
     server,
     async send(method, path, options = {}) {
-      const url = new URL(server + path);
-      const headers: Record<string, string | string[]> = {
-        Accept: options.accept ?? 'application/json, */*',
-        'User-Agent': 'kubeseal (sealed-secrets-ts)',
-        ...connection.headers,
-      };
-      if (options.body !== undefined) {
-        headers['Content-Type'] = 'application/json';
-        headers['Content-Length'] = String(Buffer.byteLength(options.body));
+      for (let retry = 0; ; retry++) {
+        const response = await sendOnce(method, path, options);
+        const retryable = response.status === 429 || response.status >= 500;
+        if (!retryable || response.retryAfterS === undefined || retry >= MAX_RETRIES) return response;
+        await sleep(Math.min(response.retryAfterS * 1000, MAX_RETRY_WAIT_MS));
       }
-      const requestOptions: RequestOptions & { headers: Record<string, string | string[]> } = { method, headers };
-      try {
-        await kc.applyToHTTPSOptions(requestOptions);
-      } catch (error) {
-        throw new ConnectionError(`cannot use the credentials of user "${connection.user.name}" (${connection.source}): ${oneLine(errorMessage(error))}; check the kubeconfig`);
-      }
-      if (connection.timeoutMs > 0) requestOptions.signal = AbortSignal.timeout(connection.timeoutMs);
-      const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-      let response: IncomingMessage;
-      let body: Buffer;
-      try {
-        response = await new Promise<IncomingMessage>((resolve, reject) => {
-          const req = send(url, requestOptions, resolve);
-          req.on('error', reject);
-          req.end(options.body);
-        });
-        body = await readBody(response);
-      } catch (error) {
-        throw unreachable(server, error, connection.timeoutMs);
-      }
-      const status = response.statusCode ?? 0;
-      if (status === 401) {
-        throw new ConnectionError(`the Kubernetes API server at ${server} does not accept the credentials of user "${connection.user.name}" (401 Unauthorized); check the kubeconfig's user, --token or the client certificate`);
-      }
-      return { status, statusText: response.statusMessage ?? '', contentType: String(response.headers['content-type'] ?? ''), body };
     },
   };
+}
+
+function defaultSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // ---- what the answers mean -----------------------------------------------------------------
@@ -220,7 +252,7 @@ export function apiStatus(response: ApiResponse): { reason: string; message: str
   }
 }
 
-/** "409 Conflict" plus the first line of a short text body; never more than 200 characters of body. */
+/** "409 Conflict" plus the first line of the body (or the Status message), at most 300 characters of it. */
 function answer(response: ApiResponse): string {
   const status = apiStatus(response);
   const text = status?.message || response.body.toString('utf8').split('\n').find((line) => line.trim() !== '')?.trim() || '';
@@ -316,7 +348,7 @@ function connect(options: CliOptions, context: RemoteContext, mode: Mode): Api {
       env: context.env,
       parse: parseKubeconfigFile,
       ...(context.serviceAccountDir ? { serviceAccountDir: context.serviceAccountDir } : {}),
-    }));
+    }), context.sleep);
   } catch (error) {
     if (error instanceof NoClusterError) {
       const fix = mode === 'fetch' ? 'pass --kubeconfig, or seal offline with --cert <file or URL>' : 'pass --kubeconfig or set KUBECONFIG';

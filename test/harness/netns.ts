@@ -33,7 +33,7 @@
  * namespaces whose owner process (the pid in the name) is gone.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,8 @@ export interface Netns {
   readonly hostAddress: string;
   /** Address inside the namespace: a non-loopback address the API server can proxy to. */
   readonly address: string;
+  /** A scratch directory (kubeconfigs...), removed with the namespace. */
+  readonly dir: string;
   /** The command line that runs `binary` inside the namespace, killed when this process dies. */
   command(binary: string, args: readonly string[]): [string, string[]];
   /** Registers a process started with command(), so that destroy() and the exit handler kill it. */
@@ -71,7 +73,7 @@ export interface Forwarder {
  * Namespaces this process created and the processes it started in them. Module-level on purpose,
  * as in control-plane.ts: the exit handler must reach them however the process ends.
  */
-const owned = { namespaces: new Map<string, { hostLink: string; children: Set<ChildProcess> }>(), handlerInstalled: false };
+const owned = { namespaces: new Map<string, { hostLink: string; dir: string; children: Set<ChildProcess> }>(), handlerInstalled: false };
 
 function installExitHandler(): void {
   if (owned.handlerInstalled) return;
@@ -86,6 +88,7 @@ function installExitHandler(): void {
           // already gone
         }
       }
+      rmSync(entry.dir, { recursive: true, force: true });
     }
   });
 }
@@ -108,12 +111,17 @@ async function tryIp(args: readonly string[]): Promise<boolean> {
   }
 }
 
+/** Whether `pid` runs; a zombie (dead, not yet reaped by an init that is slow to reap) does not. */
 function isPidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 
@@ -134,13 +142,17 @@ export async function netnsUnavailable(): Promise<string | null> {
   }
 }
 
-/** Deletes namespaces (and their veth) left by test processes that died without cleaning up. */
+/** Deletes namespaces (their veth, their directories) left by test processes that died without cleaning up. */
 async function sweepStale(): Promise<void> {
   for (const name of await listNetns()) {
     const match = NAME_PATTERN.exec(name);
     if (!match || isPidAlive(Number(match[2]))) continue;
     await tryIp(['netns', 'delete', name]);
     await tryIp(['link', 'delete', `sst${match[1]}h`]);
+  }
+  for (const entry of readdirSync(tmpdir())) {
+    const match = /^sst-\d{1,3}-(\d+)-/.exec(entry);
+    if (match && !isPidAlive(Number(match[1]))) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
   }
 }
 
@@ -199,7 +211,7 @@ export async function createNetns(): Promise<Netns> {
     // The lock on the subnet: fails when another process holds the name.
     if (!(await tryIp(['link', 'add', hostLink, 'type', 'veth', 'peer', 'name', nsLink]))) continue;
     const name = `sst-${x}-${process.pid}`;
-    const entry = { hostLink, children: new Set<ChildProcess>() };
+    const entry = { hostLink, dir: mkdtempSync(join(tmpdir(), `${name}-`)), children: new Set<ChildProcess>() };
     owned.namespaces.set(name, entry);
     const hostAddress = `10.200.${x}.1`;
     const address = `10.200.${x}.2`;
@@ -218,6 +230,7 @@ export async function createNetns(): Promise<Netns> {
         await Promise.all([...forwarders].map((f) => f.close()));
         await tryIp(['netns', 'delete', name]);
         await tryIp(['link', 'delete', hostLink]);
+        rmSync(entry.dir, { recursive: true, force: true });
         owned.namespaces.delete(name);
       })();
       return destroyed;
@@ -238,6 +251,7 @@ export async function createNetns(): Promise<Netns> {
       name,
       hostAddress,
       address,
+      dir: entry.dir,
       command: (binary, args) => tiedToParent('ip', ['netns', 'exec', name, binary, ...args]),
       async forward(target) {
         const f = await forwarder(hostAddress, target);
@@ -255,19 +269,16 @@ export async function createNetns(): Promise<Netns> {
 }
 
 /**
- * A copy of `kubeconfigPath` (written to a temporary file) whose clusters point at `server`,
- * checking the serving certificate against `tlsServerName`.
+ * Writes to `path` a copy of `kubeconfigPath` whose clusters point at `server`, checking the
+ * serving certificate against `tlsServerName`.
  */
-export function kubeconfigVia(kubeconfigPath: string, server: string, tlsServerName: string): string {
+export function kubeconfigVia(kubeconfigPath: string, path: string, server: string, tlsServerName: string): string {
   const config = parse(readFileSync(kubeconfigPath, 'utf8')) as { clusters?: { cluster: Record<string, unknown> }[] };
   for (const entry of config.clusters ?? []) {
     entry.cluster.server = server;
     entry.cluster['tls-server-name'] = tlsServerName;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'sealed-secrets-netns-'));
-  const path = join(dir, 'kubeconfig');
   writeFileSync(path, stringify(config), { mode: 0o600 });
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return path;
 }
 
@@ -292,8 +303,8 @@ export interface NetnsControllerOptions {
 export async function startControllerIn(netns: Netns, options: NetnsControllerOptions): Promise<ControllerProcess> {
   const api = new URL(options.server);
   const forward = await netns.forward({ host: api.hostname, port: Number(api.port || 443) });
-  const kubeconfig = kubeconfigVia(options.kubeconfigPath, `https://${forward.host}:${forward.port}`, 'localhost');
   const name = options.name ?? `ctl-${Math.random().toString(36).slice(2, 7)}`;
+  const kubeconfig = kubeconfigVia(options.kubeconfigPath, join(netns.dir, `${name}.kubeconfig`), `https://${forward.host}:${forward.port}`, 'localhost');
   const args = [
     CONTROLLER,
     '--listen-addr', `${netns.address}:${options.port ?? 8080}`,
