@@ -96,6 +96,7 @@ function nonEmptyFile(path: string): boolean {
 
 /** Where kubeconfig files were looked for, for the "nothing configured" message. */
 function searched(request: ConnectionRequest): string {
+  if (request.kubeconfig) return `--kubeconfig "${request.kubeconfig}" is empty`;
   if (request.env.KUBECONFIG) return `$KUBECONFIG ("${request.env.KUBECONFIG}") names no existing file`;
   return `there is no ${kubeconfigFiles('', request.env)[0] ?? '~/.kube/config'}`;
 }

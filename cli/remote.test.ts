@@ -195,6 +195,13 @@ describe('kubeconfig rules and kubectl flags', () => {
     expect(c).toMatchObject({ cluster: { server: 'https://[fd00::1]:443', caFile: `${sa}/ca.crt` }, user: { authProvider: { config: { tokenFile: `${sa}/token` } } }, source: 'in-cluster service account' });
   });
 
+  it('an empty kubeconfig counts as none', () => {
+    const empty = join(dir, 'empty.kubeconfig');
+    writeFileSync(empty, '');
+    expect(() => resolveConnection({ kubeconfig: empty, flags: flags([]), env: {}, parse: () => data, serviceAccountDir: join(dir, 'no-sa') })).toThrow(/^no Kubernetes cluster configured: --kubeconfig ".*empty.kubeconfig" is empty/);
+    expect(resolveConnection({ kubeconfig: empty, flags: flags(['--server', 'https://x']), env: {}, parse: () => data }).cluster.server).toBe('https://x');
+  });
+
   it('merges kubeconfig files: the first to define a name wins', () => {
     const merged = mergeKubeconfigs([
       { clusters: [{ name: 'a', server: 'https://first', skipTLSVerify: false }], users: [], contexts: [], currentContext: '' },
@@ -392,6 +399,26 @@ describe('fetching the certificate', () => {
     expect((await fetchCertificate(parseOptions(['--kubeconfig', file], {}), context())).toString()).toBe(CERT);
     expect(seen[0]?.headers.authorization).toBe('Bearer from-file');
     await expect(fetchCertificate(parseOptions(['--kubeconfig', file, '--context', 'broken'], {}), context())).rejects.toThrow(/cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:1:/);
+  });
+});
+
+describe('several kubeconfig files in $KUBECONFIG', () => {
+  it('are merged, the first file to define a name or the current context winning; missing files are skipped', async () => {
+    handler = cluster();
+    const a = join(dir, 'merge-a');
+    const b = join(dir, 'merge-b');
+    mkdirSync(a, { recursive: true });
+    mkdirSync(b, { recursive: true });
+    writeFileSync(join(a, 'config'), stringify({ 'current-context': 'ctx', contexts: [{ name: 'ctx', context: { cluster: 'c', user: 'u' } }], users: [{ name: 'u', user: { token: 'first' } }] }));
+    writeFileSync(join(b, 'config'), stringify({
+      'current-context': 'other',
+      clusters: [{ name: 'c', cluster: { server: base } }],
+      users: [{ name: 'u', user: { token: 'second' } }],
+      contexts: [{ name: 'other', context: { cluster: 'c', user: 'u' } }],
+    }));
+    const ctx = { ...context(), env: { KUBECONFIG: `${join(dir, 'absent')}:${join(a, 'config')}:${join(b, 'config')}` } };
+    expect((await fetchCertificate(parseOptions([], {}), ctx)).toString()).toBe(CERT);
+    expect(seen[0]?.headers.authorization).toBe('Bearer first');
   });
 });
 
