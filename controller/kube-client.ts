@@ -97,6 +97,11 @@ async function errorFrom(response: Response, method: string, path: string): Prom
 
 export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number } = {}): KubeClient {
   const throttle = rateLimiter(options.qps ?? -1, options.burst ?? 10);
+  // client-node 2.0.1 builds a new undici Agent on every applySecurityAuthentication, so every
+  // request would open its own TLS connection (one handshake each, and idle sockets piling up:
+  // hundreds of MiB under load). Authentication headers are still applied per request (tokens
+  // from exec plugins expire); the connection pool is made once and shared.
+  let dispatcher: ReturnType<RequestContext['getDispatcher']> | null = null;
   const server = kubeConfig.getCurrentCluster()?.server ?? '';
   const timeoutMs = options.timeoutMs ?? 60_000;
 
@@ -106,6 +111,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
     for (const [key, value] of Object.entries(opts.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const context = new RequestContext(url.toString(), method as HttpMethod);
     await kubeConfig.applySecurityAuthentication(context);
+    dispatcher ??= context.getDispatcher();
     const headers: Record<string, string> = { ...context.getHeaders() };
     headers.accept = opts.accept ?? 'application/json';
     let body: string | undefined;
@@ -119,7 +125,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
         method,
         headers,
         body,
-        dispatcher: context.getDispatcher(),
+        dispatcher: dispatcher ?? undefined,
         signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
       });
     } catch (error) {
