@@ -19,8 +19,7 @@ import { request as httpsRequest } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
-import { formatManifest, parseDocuments, parseOutputFormat, type OutputFormat } from '../shared/manifest.ts';
-import { processIo } from './io.ts';
+import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
 import { NoClusterError, resolveConnection, type Connection, type KubeconfigData } from './kube-connection.ts';
 import type { CliOptions } from './options.ts';
 
@@ -44,8 +43,8 @@ export interface RemoteContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** One line to stderr. */
   warn(message: string): void;
-  /** Output format of --re-encrypt; defaults to what -o and the output file name say. */
-  readonly format?: OutputFormat;
+  /** Output format of --re-encrypt (-o, or YAML for a .yaml output file). */
+  readonly format: OutputFormat;
   /** Where the in-cluster service account lives (tests). */
   readonly serviceAccountDir?: string;
   /** Waits before retrying a request answered with Retry-After (tests make it instant). */
@@ -323,17 +322,6 @@ function parseKubeconfigFile(file: string): KubeconfigData {
   return { clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
 }
 
-function defaultContext(): RemoteContext {
-  const io = processIo();
-  return { env: io.env, warn: io.warn };
-}
-
-/** -o, forced to yaml by a .yaml/.yml output file (-w, or -f for --re-encrypt in place), as cli/run.ts. */
-function outputFormat(options: CliOptions): OutputFormat {
-  const output = options.sealedSecretFile || (options.reEncrypt ? options.secretFile : '');
-  return /\.ya?ml$/.test(output) ? 'yaml' : parseOutputFormat(options.format);
-}
-
 const NEEDS: Record<Mode, string> = {
   fetch: 'fetching the certificate',
   validate: '--validate',
@@ -395,7 +383,7 @@ async function certificateFromConfigMap(api: Api, namespace: string): Promise<Bu
  * The newest sealing certificate, from the controller through the service proxy; failing that,
  * from the ConfigMap it publishes (a notice goes to stderr). Bytes as the controller sent them.
  */
-export async function fetchCertificate(options: CliOptions, context: RemoteContext = defaultContext()): Promise<Buffer> {
+export async function fetchCertificate(options: CliOptions, context: RemoteContext): Promise<Buffer> {
   const api = connect(options, context, 'fetch');
   const service = controllerService(options);
   try {
@@ -421,7 +409,7 @@ function readSealedSecrets(input: Buffer): SealedSecret[] {
 }
 
 /** --validate: check with the controller that every SealedSecret of `input` can be opened. */
-export async function validate(input: Buffer, options: CliOptions, context: RemoteContext = defaultContext()): Promise<void> {
+export async function validate(input: Buffer, options: CliOptions, context: RemoteContext): Promise<void> {
   const sealedSecrets = readSealedSecrets(input);
   const api = connect(options, context, 'validate');
   const service = controllerService(options);
@@ -461,8 +449,8 @@ export function printableReencrypted(body: Buffer, format: OutputFormat): string
 }
 
 /** --re-encrypt: have the controller re-seal every SealedSecret of `input` with its newest key. */
-export async function reencrypt(input: Buffer, options: CliOptions, context: RemoteContext = defaultContext()): Promise<string> {
-  const format = context.format ?? outputFormat(options);
+export async function reencrypt(input: Buffer, options: CliOptions, context: RemoteContext): Promise<string> {
+  const { format } = context;
   const sealedSecrets = readSealedSecrets(input);
   const api = connect(options, context, 'reencrypt');
   const service = controllerService(options);

@@ -67,18 +67,19 @@ export async function run(options: CliOptions, context: RunContext): Promise<voi
   if (options.recoveryPrivateKey.length > 0 && io.stderrIsTty) {
     io.warn('warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal');
   }
+  const remote = { env: io.env, warn: io.warn, format };
   if (options.validate) {
-    await (await import('./remote.ts')).validate(await readInput(), options);
+    await (await import('./remote.ts')).validate(await readInput(), options, remote);
     return;
   }
   if (options.reEncrypt) {
-    write(await (await import('./remote.ts')).reencrypt(await readInput(), options));
+    write(await (await import('./remote.ts')).reencrypt(await readInput(), options, remote));
     return;
   }
 
   const certificate = options.cert
     ? await readCertificate(options.cert, io)
-    : await (await import('./remote.ts')).fetchCertificate(options);
+    : await (await import('./remote.ts')).fetchCertificate(options, remote);
   if (options.fetchCert) {
     write(certificate);
     return;
