@@ -201,7 +201,9 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
     a.child.kill('SIGTERM');
     expect(await a.exited).toEqual({ code: 0, signal: null });
     // Term ended, Lease released (observed holder ''), then onStoppedLeading, then exit.
-    expect(a.events.slice(-4).map((e) => (e.event === 'leader' ? `leader '${e.leader}'` : e.event))).toEqual(['aborted', "leader ''", 'stopped', 'exited']);
+    // (warnings, e.g. a slow renewal on a loaded machine, may come in between: they are not steps)
+    const steps = a.events.filter((e) => e.event !== 'warn');
+    expect(steps.slice(-4).map((e) => (e.event === 'leader' ? `leader '${e.leader}'` : e.event))).toEqual(['aborted', "leader ''", 'stopped', 'exited']);
     expect(a.events.find((e) => e.event === 'aborted')?.reason).toMatch(/leader election stopped/);
 
     const taken = await b.next('started', 10_000);
