@@ -133,6 +133,9 @@ export async function runController(options: RunOptions): Promise<void> {
     ? [`${SEALED_SECRETS}/sealedsecrets`]
     : (await existingNamespaces(client, namespaces, log, signal)).map((ns) => `${SEALED_SECRETS}/namespaces/${encodeURIComponent(ns)}/sealedsecrets`);
   const keyOrder = createKeyOrder();
+  /** Keys whose Secret was just deleted, or whose SealedSecret appeared after the first list. */
+  const missing = new Set<string>();
+  let listed = false;
   let queue: WorkQueue | undefined;
   const enqueue = (key: string, fresh = false) => queue?.add(key, { fresh });
   const informers: Informer<SealedSecret>[] = paths.map((path) =>
@@ -143,7 +146,10 @@ export async function runController(options: RunOptions): Promise<void> {
       cache: true,
       log: log.with({ component: 'informer' }),
       signal,
-      onAdd: (sealed) => enqueue(objectKey(sealed), true),
+      onAdd: (sealed) => {
+        if (listed) missing.add(objectKey(sealed));
+        enqueue(objectKey(sealed), true);
+      },
       onUpdate: (sealed, old) => {
         if (needsReconcile(sealed, old)) enqueue(objectKey(sealed), true);
       },
@@ -154,6 +160,7 @@ export async function runController(options: RunOptions): Promise<void> {
       },
     }),
   );
+  void Promise.all(informers.map((i) => i.synced)).then(() => { listed = true; });
   const lookup = (key: string): SealedSecret | undefined => {
     for (const informer of informers) {
       const found = informer.cache.get(key);
@@ -184,7 +191,10 @@ export async function runController(options: RunOptions): Promise<void> {
           if (!sealed) return;
           const owned = (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.kind === 'SealedSecret' && r.uid === sealed.metadata.uid);
           const managed = secret.metadata?.annotations?.['sealedsecrets.bitnami.com/managed'] === 'true';
-          if (owned || managed) enqueue(key, true);
+          if (owned || managed) {
+            missing.add(key);
+            enqueue(key, true);
+          }
         },
         // After a gap (410 Gone) deletions may have been missed: check every SealedSecret again.
         onSync: () => {
@@ -199,7 +209,8 @@ export async function runController(options: RunOptions): Promise<void> {
     client,
     pool,
     keyOrder,
-    keyFingerprints: () => keys.keys().map((k) => k.fingerprint),
+    keys: () => keys.keys(),
+    probablyMissing: (key) => missing.delete(key),
     lookup,
     updateStatus: config.updateStatus,
     oldGcBehavior: config.oldGcBehavior,

@@ -6,7 +6,7 @@
 import { DecryptError, errorMessage } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
 import { UnsupportedError } from '../shared/sealed-secret.ts';
-import { isNotFound, type KubeClient } from './kube-client.ts';
+import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { Outcome } from './queue.ts';
@@ -17,12 +17,13 @@ const secretPath = (namespace: string, name?: string) => `/api/v1/namespaces/${e
 const sealedPath = (namespace: string, name: string) => `/apis/bitnami.com/v1alpha1/namespaces/${encodeURIComponent(namespace)}/sealedsecrets/${encodeURIComponent(name)}`;
 
 /**
- * Which key to try first. With K keys a miss costs an RSA private operation, so remember the key
- * that opened each SealedSecret (by uid) and, for SealedSecrets not seen yet, prefer the keys that
- * opened the most others; ties go to the newest key, the one sealing today.
+ * Which key to try first. With K keys a miss costs an RSA private operation, so: the key that
+ * opened this SealedSecret before (by uid); else the key that was newest when the SealedSecret was
+ * created (it was most likely sealed with the certificate of that day); then the keys that opened
+ * the most others; ties go to the newest key, the one sealing today.
  */
 export interface KeyOrder {
-  orderFor(uid: string | undefined, newestFirst: readonly string[]): string[];
+  orderFor(sealed: { uid?: string; createdAt?: Date }, keys: readonly { fingerprint: string; orderingTime: Date }[]): string[];
   learn(uid: string | undefined, used: readonly string[]): void;
   forget(uid: string | undefined): void;
 }
@@ -31,11 +32,13 @@ export function createKeyOrder(): KeyOrder {
   const byObject = new Map<string, string>();
   const hits = new Map<string, number>();
   return {
-    orderFor(uid, newestFirst) {
+    orderFor({ uid, createdAt }, newestFirst) {
       const rank = (fp: string) => hits.get(fp) ?? 0;
-      const general = [...newestFirst].sort((a, b) => rank(b) - rank(a));
+      const general = newestFirst.map((k) => k.fingerprint).sort((a, b) => rank(b) - rank(a));
       const known = uid === undefined ? undefined : byObject.get(uid);
-      return known === undefined ? general : [known, ...general.filter((fp) => fp !== known)];
+      const ofTheDay = createdAt === undefined ? undefined : newestFirst.find((k) => k.orderingTime.getTime() <= createdAt.getTime())?.fingerprint;
+      const first = [known, ofTheDay].filter((fp): fp is string => fp !== undefined);
+      return [...new Set([...first, ...general])];
     },
     learn(uid, used) {
       const first = used[0];
@@ -49,12 +52,23 @@ export function createKeyOrder(): KeyOrder {
   };
 }
 
+/** What an unseal thread needs of a SealedSecret (not its status or managedFields, copied for nothing). */
+function forUnsealing(sealed: SealedSecret): SealedSecret {
+  const { name, namespace, uid, annotations } = sealed.metadata;
+  return { metadata: { name, namespace, uid, annotations }, spec: sealed.spec };
+}
+
 export interface UnsealerOptions {
   readonly client: KubeClient;
   readonly pool: UnsealPool;
   readonly keyOrder: KeyOrder;
-  /** Fingerprints of the loaded keys, newest first. */
-  readonly keyFingerprints: () => readonly string[];
+  /** The loaded keys, newest first. */
+  readonly keys: () => readonly { fingerprint: string; orderingTime: Date }[];
+  /**
+   * Whether the Secret is known to be missing (its deletion was just seen, or the SealedSecret is
+   * new): then create it straight away instead of reading it first, one request less.
+   */
+  readonly probablyMissing: (key: string) => boolean;
   /** The informer's current copy of a SealedSecret ("namespace/name"). */
   readonly lookup: (key: string) => SealedSecret | undefined;
   readonly updateStatus: boolean;
@@ -105,9 +119,22 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
   }
 
   /** Write the Secret; returns a Failure or whether anything changed. */
-  async function apply(sealed: SealedSecret, desired: Secret, signal: AbortSignal): Promise<Failure | { changed: boolean }> {
+  async function apply(sealed: SealedSecret, desired: Secret, signal: AbortSignal, probablyMissing: boolean): Promise<Failure | { changed: boolean }> {
     const namespace = sealed.metadata.namespace ?? '';
     const name = sealed.metadata.name ?? '';
+    if (probablyMissing) {
+      const plan = planSecret(desired, undefined, sealed.metadata.uid);
+      try {
+        if (plan.action === 'create') {
+          await client.request('POST', secretPath(namespace), { body: plan.secret, signal });
+          return { changed: true };
+        }
+      } catch (error) {
+        if (signal.aborted) throw error;
+        // 409: it exists after all; go on as usual
+        if (!isConflict(error)) return { reason: 'update', event: EVENT_UPDATE_FAILED, message: errorMessage(error), retry: true };
+      }
+    }
     let existing: Secret | undefined;
     try {
       existing = await client.request<Secret>('GET', secretPath(namespace, name), { signal });
@@ -156,10 +183,11 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
     let failure: Failure | undefined;
     let changed = false;
     try {
-      const order = options.keyOrder.orderFor(sealed.metadata.uid, options.keyFingerprints());
-      const { secret, keysUsed } = await options.pool.unseal(sealed, order);
+      const created = sealed.metadata.creationTimestamp ? new Date(sealed.metadata.creationTimestamp) : undefined;
+      const order = options.keyOrder.orderFor({ uid: sealed.metadata.uid, ...(created ? { createdAt: created } : {}) }, options.keys());
+      const { secret, keysUsed } = await options.pool.unseal(forUnsealing(sealed), order);
       options.keyOrder.learn(sealed.metadata.uid, keysUsed);
-      const applied = await apply(sealed, secret, signal);
+      const applied = await apply(sealed, secret, signal, options.probablyMissing(key));
       if ('changed' in applied) changed = applied.changed;
       else failure = applied;
     } catch (error) {
@@ -176,12 +204,13 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       const previous = sealed.status?.conditions?.find((c) => c.type === 'Synced');
       // The same failure again is not news: no second Event for it.
       if (!(previous?.status === 'False' && previous.message === failure.message)) {
-        await recordEvent(sealed, 'Warning', failure.event, failure.message, signal);
+        void recordEvent(sealed, 'Warning', failure.event, failure.message, signal);
       }
       await writeStatus(sealed, { ok: false, message: failure.message }, signal);
       return { retry: failure.retry };
     }
-    if (changed) await recordEvent(sealed, 'Normal', EVENT_UNSEALED, 'SealedSecret unsealed successfully', signal);
+    // Events are not awaited (as client-go's recorder): the pass does not wait for them.
+    if (changed) void recordEvent(sealed, 'Normal', EVENT_UNSEALED, 'SealedSecret unsealed successfully', signal);
     await writeStatus(sealed, { ok: true, message: '' }, signal);
     return { retry: false };
   };

@@ -367,11 +367,12 @@ function sealAll(namespace: string, publicKeys: KeyObject[], random: () => numbe
  */
 function simulatedColdOps(keyOf: number[], fingerprintsOldestFirst: string[]): number {
   const order = createKeyOrder();
-  const newestFirst = [...fingerprintsOldestFirst].reverse();
+  // The SealedSecrets are all created now, after every key: the creation-time guess is the newest key.
+  const newestFirst = [...fingerprintsOldestFirst].reverse().map((fingerprint, i) => ({ fingerprint, orderingTime: new Date(Date.now() - i * 86_400_000) }));
   let ops = 0;
   for (const [i, k] of keyOf.entries()) {
     const fp = fingerprintsOldestFirst[k] as string;
-    const tried = order.orderFor(`uid-${i}`, newestFirst).indexOf(fp) + 1;
+    const tried = order.orderFor({ uid: `uid-${i}`, createdAt: new Date() }, newestFirst).indexOf(fp) + 1;
     ops += tried + (VALUES - 1);
     order.learn(`uid-${i}`, [fp]);
   }
