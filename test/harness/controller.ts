@@ -33,6 +33,12 @@ export interface StartControllerOptions {
   readonly args?: readonly string[];
   readonly env?: Record<string, string>;
   readonly name?: string;
+  /** Where it listens; default 127.0.0.1 on free ports. */
+  readonly listen?: { readonly http: string; readonly metrics: string };
+  /** How to run it; default tiedToParent (it dies with this process). netns.ts runs it in a network namespace. */
+  readonly command?: (binary: string, args: readonly string[]) => [string, string[]];
+  /** Called with the child right after spawning (e.g. to register it for clean-up). */
+  readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 const running = new Set<ChildProcess>();
@@ -44,18 +50,19 @@ export async function startController(options: StartControllerOptions): Promise<
   const name = options.name ?? `ctl-${Math.random().toString(36).slice(2, 7)}`;
   const args = [
     CONTROLLER,
-    '--listen-addr', '127.0.0.1:0',
-    '--listen-metrics-addr', '127.0.0.1:0',
+    '--listen-addr', options.listen?.http ?? '127.0.0.1:0',
+    '--listen-metrics-addr', options.listen?.metrics ?? '127.0.0.1:0',
     '--all-namespaces=false',
     ...(options.watch && options.watch.length > 0 ? ['--additional-namespaces', options.watch.join(',')] : []),
     ...(options.args ?? []),
   ];
-  const [command, commandArgs] = tiedToParent(process.execPath, args);
+  const [command, commandArgs] = (options.command ?? tiedToParent)(process.execPath, args);
   const child = spawn(command, commandArgs, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: options.kubeconfigPath, POD_NAMESPACE: options.namespace, POD_NAME: name, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
+  options.onSpawn?.(child);
   let text = '';
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   const onData = (chunk: Buffer) => {

@@ -32,7 +32,7 @@
  * does the same if the process ends without calling it, and `createNetns()` first removes
  * namespaces whose owner process (the pid in the name) is gone.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { ClusterClient } from './cluster.ts';
 import { tiedToParent } from './control-plane.ts';
-import { CONTROLLER, type ControllerProcess } from './controller.ts';
+import { startController, type ControllerProcess } from './controller.ts';
 
 const NAME_PATTERN = /^sst-(\d{1,3})-(\d+)$/;
 
@@ -305,75 +305,16 @@ export async function startControllerIn(netns: Netns, options: NetnsControllerOp
   const forward = await netns.forward({ host: api.hostname, port: Number(api.port || 443) });
   const name = options.name ?? `ctl-${Math.random().toString(36).slice(2, 7)}`;
   const kubeconfig = kubeconfigVia(options.kubeconfigPath, join(netns.dir, `${name}.kubeconfig`), `https://${forward.host}:${forward.port}`, 'localhost');
-  const args = [
-    CONTROLLER,
-    '--listen-addr', `${netns.address}:${options.port ?? 8080}`,
-    '--listen-metrics-addr', `${netns.address}:0`,
-    '--all-namespaces=false',
-    ...(options.watch && options.watch.length > 0 ? ['--additional-namespaces', options.watch.join(',')] : []),
-    ...(options.args ?? []),
-  ];
-  const [command, commandArgs] = netns.command(process.execPath, args);
-  const child = spawn(command, commandArgs, {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: kubeconfig, POD_NAMESPACE: options.namespace, POD_NAME: name },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startController({
+    kubeconfigPath: kubeconfig,
+    namespace: options.namespace,
+    name,
+    ...(options.watch ? { watch: options.watch } : {}),
+    ...(options.args ? { args: options.args } : {}),
+    listen: { http: `${netns.address}:${options.port ?? 8080}`, metrics: `${netns.address}:0` },
+    command: (binary, args) => netns.command(binary, args),
+    onSpawn: (child) => netns.adopt(child),
   });
-  netns.adopt(child);
-  let text = '';
-  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
-  const onData = (chunk: Buffer) => {
-    text += chunk.toString();
-    for (const waiter of waiters) {
-      const line = text.split('\n').find((l) => waiter.pattern.test(l));
-      if (line !== undefined) {
-        waiters.delete(waiter);
-        waiter.resolve(line);
-      }
-    }
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-  const waitForLog = (pattern: RegExp, timeoutMs = 60_000): Promise<string> => {
-    const present = text.split('\n').find((l) => pattern.test(l));
-    if (present !== undefined) return Promise.resolve(present);
-    return new Promise((resolve, reject) => {
-      const waiter = { pattern, resolve: (line: string) => { clearTimeout(timer); resolve(line); } };
-      const timer = setTimeout(() => {
-        waiters.delete(waiter);
-        reject(new Error(`controller ${name} in ${netns.name} did not log ${pattern} within ${timeoutMs} ms; its log:\n${text}`));
-      }, timeoutMs);
-      waiters.add(waiter);
-      void exited.then((code) => {
-        if (waiters.delete(waiter)) {
-          clearTimeout(timer);
-          reject(new Error(`controller ${name} in ${netns.name} exited (${code}) before logging ${pattern}; its log:\n${text}`));
-        }
-      });
-    });
-  };
-
-  const serving = await waitForLog(/msg=serving /);
-  const http = /http=(\S+)/.exec(serving)?.[1] ?? '';
-  const metrics = /metrics=(\S+)/.exec(serving)?.[1] ?? '';
-  const identity = /identity=(\S+)/.exec(await waitForLog(/msg=starting /))?.[1] ?? '';
-  return {
-    http: `http://${http}`,
-    metrics: `http://${metrics}`,
-    child,
-    identity,
-    logs: () => text,
-    waitForLog,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
 }
 
 export interface ExposeOptions {
