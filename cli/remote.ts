@@ -408,18 +408,22 @@ function readSealedSecrets(input: Buffer): SealedSecret[] {
   return docs.map((doc, index) => readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input'));
 }
 
+/** The controller Service's port name, with a failure reported as `<what>: <reason>`. */
+async function portNameFor(api: Api, service: ControllerService, what: string): Promise<string> {
+  try {
+    return await portName(api, service);
+  } catch (error) {
+    if (error instanceof StepError) throw new UserError(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
 /** --validate: check with the controller that every SealedSecret of `input` can be opened. */
 export async function validate(input: Buffer, options: CliOptions, context: RemoteContext): Promise<void> {
   const sealedSecrets = readSealedSecrets(input);
   const api = connect(options, context, 'validate');
   const service = controllerService(options);
-  let port: string;
-  try {
-    port = await portName(api, service);
-  } catch (error) {
-    if (error instanceof StepError) throw new UserError(`cannot validate sealed secret: ${error.message}`);
-    throw error;
-  }
+  const port = await portNameFor(api, service, 'cannot validate sealed secret');
   for (const sealed of sealedSecrets) {
     const response = await api.send('POST', proxyPath(service, port, '/v1/verify'), { body: JSON.stringify(sealed) });
     if (response.status === 200) continue;
@@ -454,13 +458,7 @@ export async function reencrypt(input: Buffer, options: CliOptions, context: Rem
   const sealedSecrets = readSealedSecrets(input);
   const api = connect(options, context, 'reencrypt');
   const service = controllerService(options);
-  let port: string;
-  try {
-    port = await portName(api, service);
-  } catch (error) {
-    if (error instanceof StepError) throw new UserError(`cannot re-encrypt secret: ${error.message}`);
-    throw error;
-  }
+  const port = await portNameFor(api, service, 'cannot re-encrypt secret');
   const printed: string[] = [];
   for (const sealed of sealedSecrets) {
     const response = await api.send('POST', proxyPath(service, port, '/v1/rotate'), { body: JSON.stringify(sealed) });
