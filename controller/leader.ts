@@ -18,8 +18,7 @@
  * Deviation from client-go: after losing the Lease the elector becomes a candidate again instead
  * of returning; call stop() from onStoppedLeading to get client-go's "exit when lost".
  */
-import { ApiException, CoordinationV1Api, Observable, V1MicroTime } from '@kubernetes/client-node';
-import type { ConfigurationOptions, KubeConfig, ObservableMiddleware, V1Lease } from '@kubernetes/client-node';
+import { isConflict, isNotFound, KubeApiError, type KubeClient } from './kube-client.ts';
 
 // ---- the Lease record and its storage --------------------------------------------------------
 
@@ -67,28 +66,42 @@ export interface LeaseLocation {
   readonly name: string;
 }
 
-/** A LeaseStore on the Kubernetes API (CoordinationV1Api). Needs get, create and update on leases. */
-export function createLeaseStore(kubeConfig: KubeConfig, { namespace, name }: LeaseLocation): LeaseStore {
-  const api = kubeConfig.makeApiClient(CoordinationV1Api);
+/** A Lease as the API server sends and takes it (the fields this module uses). */
+interface LeaseObject {
+  metadata?: { resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+/**
+ * A LeaseStore on the Kubernetes API, through the controller's KubeClient (so renewals reuse its
+ * connection pool). Needs get, create and update on leases.
+ */
+export function createLeaseStore(client: KubeClient, { namespace, name }: LeaseLocation): LeaseStore {
   const description = `${namespace}/${name}`;
+  const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const path = `${collection}/${encodeURIComponent(name)}`;
 
   const fail = (operation: string, error: unknown): never => {
-    if (error instanceof ApiException) {
-      throw new LeaseStoreError(error.code, `${operation} lease ${description}: HTTP ${error.code}${statusMessage(error.body)}`, { cause: error });
+    if (error instanceof KubeApiError) {
+      throw new LeaseStoreError(error.code, `${operation} lease ${description}: HTTP ${error.code}${error.message ? `: ${error.message}` : ''}`, { cause: error });
     }
     throw error;
   };
-  const toLease = (record: LeaseRecord, resourceVersion: string | undefined): V1Lease => ({
+  const toLease = (record: LeaseRecord, resourceVersion: string | undefined) => ({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },
     spec: {
       holderIdentity: record.holderIdentity,
       leaseDurationSeconds: record.leaseDurationSeconds,
-      // Lease times are MicroTime: client-node 2.0.1 sends Dates with toISOString(), and only its
-      // V1MicroTime prints the six fractional digits kube-apiserver requires.
-      ...(record.acquireTime ? { acquireTime: new V1MicroTime(record.acquireTime.getTime()) } : {}),
-      ...(record.renewTime ? { renewTime: new V1MicroTime(record.renewTime.getTime()) } : {}),
+      ...(record.acquireTime ? { acquireTime: microTime(record.acquireTime) } : {}),
+      ...(record.renewTime ? { renewTime: microTime(record.renewTime) } : {}),
       leaseTransitions: record.leaseTransitions,
     },
   });
@@ -97,79 +110,53 @@ export function createLeaseStore(kubeConfig: KubeConfig, { namespace, name }: Le
     description,
     async get(signal) {
       try {
-        return toRecord(await api.readNamespacedLease({ name, namespace }, requestOptions(signal)));
+        return toRecord(await client.request<LeaseObject>('GET', path, { ...(signal ? { signal } : {}) }));
       } catch (error) {
-        if (error instanceof ApiException && error.code === 404) return undefined;
+        if (isNotFound(error)) return undefined;
         return fail('get', error);
       }
     },
     async create(record, signal) {
       try {
-        const created = await api.createNamespacedLease({ namespace, body: toLease(record, undefined) }, requestOptions(signal));
+        const created = await client.request<LeaseObject>('POST', collection, { body: toLease(record, undefined), ...(signal ? { signal } : {}) });
         return { outcome: 'written', record: toRecord(created) };
       } catch (error) {
-        if (error instanceof ApiException && error.code === 409) return { outcome: 'conflict' };
+        if (isConflict(error)) return { outcome: 'conflict' };
         return fail('create', error);
       }
     },
     async update(record, signal) {
       try {
-        const body = toLease(record, record.resourceVersion);
-        const replaced = await api.replaceNamespacedLease({ name, namespace, body }, requestOptions(signal));
+        const replaced = await client.request<LeaseObject>('PUT', path, { body: toLease(record, record.resourceVersion), ...(signal ? { signal } : {}) });
         return { outcome: 'written', record: toRecord(replaced) };
       } catch (error) {
         // 409: someone wrote since we read. (A Lease deleted since we read is re-created by the
         // PUT, as Leases allow create-on-update; 404 is handled the same way for other servers.)
-        if (error instanceof ApiException && (error.code === 409 || error.code === 404)) return { outcome: 'conflict' };
+        if (isConflict(error) || isNotFound(error)) return { outcome: 'conflict' };
         return fail('update', error);
       }
     },
   };
 }
 
-/**
- * Per-call options that make client-node's fetch abortable. The object-parameter API takes the
- * Observable flavour of middleware.
- */
-function requestOptions(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
-  if (!signal) return undefined;
-  const middleware: ObservableMiddleware = {
-    pre: (context) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response) => new Observable(Promise.resolve(response)),
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
+/** Lease times are MicroTime: RFC 3339 with exactly six fractional digits, as kube-apiserver requires. */
+function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-function statusMessage(body: unknown): string {
-  let parsed = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return '';
-    }
-  }
-  const message = (parsed as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && message ? `: ${message}` : '';
-}
-
-/** client-node 2.0.1 declares Lease times as V1MicroTime but hands back the JSON strings. */
-function toDate(value: Date | string | undefined): Date | undefined {
+function toDate(value: string | undefined): Date | undefined {
   if (value === undefined || value === null) return undefined;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-function toRecord(lease: V1Lease): LeaseRecord {
+function toRecord(lease: LeaseObject): LeaseRecord {
   const spec = lease.spec ?? {};
   return {
     holderIdentity: spec.holderIdentity ?? '',
     leaseDurationSeconds: spec.leaseDurationSeconds ?? 0,
-    acquireTime: toDate(spec.acquireTime as Date | string | undefined),
-    renewTime: toDate(spec.renewTime as Date | string | undefined),
+    acquireTime: toDate(spec.acquireTime),
+    renewTime: toDate(spec.renewTime),
     leaseTransitions: spec.leaseTransitions ?? 0,
     resourceVersion: lease.metadata?.resourceVersion ?? '',
   };

@@ -272,7 +272,7 @@ export async function runController(options: RunOptions): Promise<void> {
   await keys.synced.then(refreshKeys);
   if (config.leaderElect) {
     const election = runLeaderElection({
-      store: createLeaseStore(kubeConfig, { namespace: config.namespace, name: config.leaseName }),
+      store: createLeaseStore(client, { namespace: config.namespace, name: config.leaseName }),
       identity: config.identity,
       leaseDurationMs: config.leaseDurationMs,
       renewDeadlineMs: config.renewDeadlineMs,

@@ -7,11 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createKubeClient } from '../../controller/kube-client.ts';
 import { createLeaseStore, JITTER_FACTOR, LeaseStoreError, type LeaseRecord } from '../../controller/leader.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LEADER_MODULE = pathToFileURL(fileURLToPath(new URL('../../controller/leader.ts', import.meta.url))).href;
+const KUBE_CLIENT_MODULE = pathToFileURL(fileURLToPath(new URL('../../controller/kube-client.ts', import.meta.url))).href;
 
 const FAST = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
 const MAX_CANDIDATE_RETRY_MS = FAST.retryPeriodMs * (1 + JITTER_FACTOR);
@@ -35,13 +37,14 @@ beforeAll(async () => {
 const CHILD_SCRIPT = `
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLeaseStore, runLeaderElection } from ${JSON.stringify(LEADER_MODULE)};
+import { createKubeClient } from ${JSON.stringify(KUBE_CLIENT_MODULE)};
 const config = JSON.parse(process.env.LEADER_TEST_CONFIG);
 const emit = (event, extra = {}) => process.stdout.write(JSON.stringify({ event, at: Date.now(), ...extra }) + '\\n');
 const kc = new KubeConfig();
 kc.loadFromFile(config.kubeconfigPath);
 const quiet = () => {};
 const election = runLeaderElection({
-  store: createLeaseStore(kc, { namespace: config.namespace, name: config.lease }),
+  store: createLeaseStore(createKubeClient(kc), { namespace: config.namespace, name: config.lease }),
   identity: config.identity,
   leaseDurationMs: config.leaseDurationMs,
   renewDeadlineMs: config.renewDeadlineMs,
@@ -272,7 +275,7 @@ describe('createLeaseStore', () => {
   });
 
   it('reads, creates and updates with optimistic concurrency; conflicts are outcomes, not errors', async () => {
-    const store = createLeaseStore(cluster.kc, { namespace: ns, name: 'store-spec' });
+    const store = createLeaseStore(createKubeClient(cluster.kc), { namespace: ns, name: 'store-spec' });
     expect(store.description).toBe(`${ns}/store-spec`);
     expect(await store.get()).toBeUndefined();
 
@@ -322,7 +325,7 @@ spec:
   renewTime: "2026-01-02T03:04:05.123456Z"
 `;
     expect((await cluster.kubectl(['apply', '-f', '-'], { input: manifest })).code).toBe(0);
-    const store = createLeaseStore(cluster.kc, { namespace: ns, name: 'from-kubectl' });
+    const store = createLeaseStore(createKubeClient(cluster.kc), { namespace: ns, name: 'from-kubectl' });
     expect(await store.get()).toEqual({
       holderIdentity: 'go-client',
       leaseDurationSeconds: 15,
@@ -334,11 +337,11 @@ spec:
   });
 
   it('throws LeaseStoreError with the HTTP status for anything else, and honours the abort signal', async (context) => {
-    const store = createLeaseStore(cluster.kc, { namespace: ns, name: 'aborted' });
+    const store = createLeaseStore(createKubeClient(cluster.kc), { namespace: ns, name: 'aborted' });
     await expect(store.get(AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
 
     if (!cluster.dir) context.skip();
-    const nobody = createLeaseStore(cluster.kubeConfig(cluster.userKubeconfig(`nobody-${ns}`)), { namespace: ns, name: 'forbidden' });
+    const nobody = createLeaseStore(createKubeClient(cluster.kubeConfig(cluster.userKubeconfig(`nobody-${ns}`))), { namespace: ns, name: 'forbidden' });
     const refused = nobody.get();
     await expect(refused).rejects.toBeInstanceOf(LeaseStoreError);
     await expect(refused).rejects.toMatchObject({ code: 403, message: expect.stringMatching(/^get lease .*\/forbidden: HTTP 403: leases.coordination.k8s.io "forbidden" is forbidden/) });
