@@ -9,7 +9,6 @@ import { decodeBase64, encodeBase64 } from './base64.ts';
 import { hybridDecrypt, hybridEncrypt, type Random } from './crypto.ts';
 import { DecryptError, UserError, type DecryptFailure } from './errors.ts';
 import {
-  isObject,
   orderedMeta,
   readSecret,
   SEALED_SECRET_API_VERSION,
@@ -277,7 +276,3 @@ function finishSecret(secret: Secret, sealed: SealedSecret): Secret {
   return result;
 }
 
-/** True when `value` looks like a SealedSecret document (used to pick a reader for mixed input). */
-export function isSealedSecretDocument(value: unknown): boolean {
-  return isObject(value) && value.kind === SEALED_SECRET_KIND;
-}
