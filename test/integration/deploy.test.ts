@@ -11,13 +11,10 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type {
-  V1ClusterRole,
-  V1ClusterRoleBinding,
   V1Deployment,
   V1PodDisruptionBudget,
   V1PolicyRule,
   V1Role,
-  V1RoleBinding,
   V1Service,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
