@@ -4,10 +4,11 @@
  * account, exec plugins). Objects stay plain JSON (the same shapes as shared/kube.ts), errors carry
  * the HTTP status code, and an optional token bucket limits the request rate.
  */
+import type { AgentOptions, RequestOptions as HttpsRequestOptions } from 'node:https';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch, type Response } from 'undici';
+import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
 
 /** A failed API call. `code` is the HTTP status (0 when the server was not reached). */
 export class KubeApiError extends Error {
@@ -95,13 +96,46 @@ async function errorFrom(response: Response, method: string, path: string): Prom
   return new KubeApiError(response.status, reason, message);
 }
 
+/**
+ * The connection pool for every request of one client, speaking HTTP/1.1 only.
+ *
+ * Why our own pool: client-node 2.0.1 builds a new undici Agent on every
+ * applySecurityAuthentication, so every request would open its own TLS connection (a handshake
+ * each, idle sockets piling up: hundreds of MiB under load).
+ *
+ * Why HTTP/1.1: undici 8 offers HTTP/2 by default and kube-apiserver accepts it, but with Node 24's
+ * http2 an aborted in-flight stream can leave Http2Session::SendPendingData spinning in native
+ * code, growing memory until the process aborts (std::bad_alloc) about 80 s later. Every request
+ * of ours can be aborted (timeouts, stop(), leadership lost), so HTTP/2 is off. Reproduced by
+ * SIGTERMing a leader during a renewal, about 1 time in 15.
+ *
+ * TLS settings and the proxy come from client-node's own reading of the kubeconfig; only a SOCKS
+ * proxy keeps client-node's dispatcher (undici cannot be told to avoid HTTP/2 through it).
+ */
+async function createDispatcher(kubeConfig: KubeConfig, context: RequestContext): Promise<Dispatcher | undefined> {
+  const https: HttpsRequestOptions = {};
+  await kubeConfig.applyToHTTPSOptions(https);
+  const tls: AgentOptions = { ca: https.ca, cert: https.cert, key: https.key, pfx: https.pfx, passphrase: https.passphrase };
+  if (https.rejectUnauthorized !== undefined) tls.rejectUnauthorized = https.rejectUnauthorized;
+  if (https.servername !== undefined) tls.servername = https.servername;
+  const plan = kubeConfig.createDispatcherOptions(kubeConfig.getCurrentCluster(), tls);
+  switch (plan.type) {
+    case 'agent':
+      return new Agent({ connect: plan.connect, allowH2: false });
+    case 'proxy':
+      return new ProxyAgent({ uri: plan.uri, requestTls: plan.requestTls, connect: plan.connect, allowH2: false });
+    case 'none':
+      return new Agent({ allowH2: false });
+    default:
+      return context.getDispatcher();
+  }
+}
+
 export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number } = {}): KubeClient {
   const throttle = rateLimiter(options.qps ?? -1, options.burst ?? 10);
-  // client-node 2.0.1 builds a new undici Agent on every applySecurityAuthentication, so every
-  // request would open its own TLS connection (one handshake each, and idle sockets piling up:
-  // hundreds of MiB under load). Authentication headers are still applied per request (tokens
-  // from exec plugins expire); the connection pool is made once and shared.
-  let dispatcher: ReturnType<RequestContext['getDispatcher']> | null = null;
+  // One pool for the client's lifetime, made on the first request. Authentication headers are
+  // still applied per request (tokens from exec plugins expire).
+  let dispatcher: Promise<Dispatcher | undefined> | undefined;
   const server = kubeConfig.getCurrentCluster()?.server ?? '';
   const timeoutMs = options.timeoutMs ?? 60_000;
 
@@ -111,7 +145,11 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
     for (const [key, value] of Object.entries(opts.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const context = new RequestContext(url.toString(), method as HttpMethod);
     await kubeConfig.applySecurityAuthentication(context);
-    dispatcher ??= context.getDispatcher();
+    dispatcher ??= createDispatcher(kubeConfig, context).catch((error: unknown) => {
+      dispatcher = undefined; // try again on the next request
+      throw error;
+    });
+    const pool = await dispatcher;
     const headers: Record<string, string> = { ...context.getHeaders() };
     headers.accept = opts.accept ?? 'application/json';
     let body: string | undefined;
@@ -125,7 +163,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
         method,
         headers,
         body,
-        dispatcher: dispatcher ?? undefined,
+        dispatcher: pool,
         signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
       });
     } catch (error) {

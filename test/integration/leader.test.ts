@@ -202,7 +202,8 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
 
     const stoppedAt = Date.now();
     a.child.kill('SIGTERM');
-    expect(await a.exited).toEqual({ code: 0, signal: null });
+    const aExit = await a.exited;
+    expect(aExit, `candidate-a stderr: ${a.stderr()}; events: ${JSON.stringify(a.events.slice(-6))}`).toEqual({ code: 0, signal: null });
     // Term ended, Lease released (observed holder ''), then onStoppedLeading, then exit.
     // (warnings, e.g. a slow renewal on a loaded machine, may come in between: they are not steps)
     const steps = a.events.filter((e) => e.event !== 'warn');
@@ -216,7 +217,8 @@ describe('leader election on a coordination.k8s.io/v1 Lease', () => {
 
     // And b's clean stop leaves the Lease released for whoever comes next.
     b.child.kill('SIGTERM');
-    expect(await b.exited).toEqual({ code: 0, signal: null });
+    const bExit = await b.exited;
+    expect(bExit, `candidate-b stderr: ${b.stderr()}; events: ${JSON.stringify(b.events.slice(-6))}`).toEqual({ code: 0, signal: null });
     expect((await leaseObject(lease)).spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 1 });
   });
 
