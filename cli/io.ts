@@ -80,8 +80,14 @@ export function processIo(): Io {
     warn: (message) => {
       process.stderr.write(`${message}\n`);
     },
-    stdinIsTty: process.stdin.isTTY === true,
-    stderrIsTty: process.stderr.isTTY === true,
+    // Getters: touching process.stdin builds its stream, loading tty and net (or fs streams,
+    // fs/promises and readline): milliseconds of start-up, wasted when the input comes from -f.
+    get stdinIsTty() {
+      return process.stdin.isTTY === true;
+    },
+    get stderrIsTty() {
+      return process.stderr.isTTY === true;
+    },
     env: process.env,
     now: () => new Date(),
     random: (size) => randomBytes(size),

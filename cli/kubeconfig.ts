@@ -4,7 +4,6 @@
  * --kubeconfig, else every file of $KUBECONFIG (first one to set a value wins), else ~/.kube/config.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from '../shared/errors.ts';
@@ -21,7 +20,8 @@ export function kubeconfigFiles(explicitPath: string, env: Readonly<Record<strin
   if (explicitPath) return [explicitPath];
   const fromEnv = env.KUBECONFIG?.split(delimiter).filter((p) => p !== '');
   if (fromEnv && fromEnv.length > 0) return fromEnv;
-  return [join(env.HOME ?? homedir(), '.kube', 'config')];
+  // node:os only when HOME is unset: loading it costs ~1 ms of every command's start-up.
+  return [join(env.HOME ?? process.getBuiltinModule('node:os').homedir(), '.kube', 'config')];
 }
 
 /** -n if given; else the namespace of the kubeconfig's context ("default" when it names none). */
