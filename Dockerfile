@@ -15,7 +15,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY shared/ shared/
 COPY cli/ cli/
 COPY controller/ controller/
-RUN npm run build \
+# Only the TypeScript build: the image runs the controller, not the kubeseal bundle (npm run bundle).
+RUN npx tsc -p tsconfig.build.json \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime -----------------------------------------------------------------------------------

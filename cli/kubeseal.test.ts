@@ -3,11 +3,12 @@
  * files and environment. Every error case checks the one-line message, the exit code, that no
  * stack trace is printed and that no output file is created or changed.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, readFixture, sealingKey, sealingPublicKey } from '../test/fixtures/fixtures.ts';
 import { runKubeseal, type CliResult } from '../test/run-cli.ts';
@@ -413,5 +414,35 @@ describe('--version and --help', () => {
     }
     expect(text).toContain('Examples:');
     expect(text).toContain('SEALED_SECRETS_');
+  });
+});
+
+describe('the executable (scripts/bundle.ts)', () => {
+  const binDir = fileURLToPath(new URL('../dist/bin/', import.meta.url));
+  const cacheName = `kubeseal-cli.${process.versions.v8}-${process.arch}.cache`;
+
+  it('ships a V8 code cache that this Node accepts', () => {
+    const source = readFileSync(join(binDir, 'kubeseal-cli.cjs'), 'utf8');
+    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+      filename: join(binDir, 'kubeseal-cli.cjs'),
+      cachedData: readFileSync(join(binDir, cacheName)),
+    });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
+  it('works the same without it (another Node version): seals, and fails in one line', async () => {
+    // A copy beside dist/bin, so that --version still finds package.json two folders up.
+    const copy = mkdtempSync(join(binDir, '..', 'bin-without-cache-'));
+    try {
+      for (const name of ['kubeseal.js', 'kubeseal-cli.cjs']) copyFileSync(join(binDir, name), join(copy, name));
+      const bin = join(copy, 'kubeseal.js');
+      const sealed = await runKubeseal([bin, '--cert', CERT], { stdin: secretYaml(), bin: process.execPath });
+      expect(sealed).toMatchObject({ code: 0, stderr: '' });
+      expect(openAll(sealed.stdout)[0]?.values).toEqual({ password: 's3cr3t', user: 'admin' });
+      expect((await runKubeseal([bin, '--version'], { bin: process.execPath })).stdout.toString()).toMatch(/^kubeseal version: v\d+\.\d+\.\d+\n$/);
+      expectCleanError(await runKubeseal([bin, '--cert', CERT], { stdin: 'kind: ConfigMap\n', bin: process.execPath }), /Secret/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

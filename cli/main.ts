@@ -1,31 +1,34 @@
 /**
- * kubeseal entry point: the only place that exits the process. Known errors print one line
+ * kubeseal's entry point: the only place that decides the exit code. Known errors print one line
  * ("error: ..."), never a stack; anything else is a bug and says so.
+ *
+ * Two callers: cli/bin.ts (running from source or dist/cli/) and the loader of the bundled
+ * executable, dist/bin/kubeseal.js, which scripts/bundle.ts writes.
  */
 import { readFileSync } from 'node:fs';
-import { packageVersion } from '../shared/version.ts';
 import { EXIT_FAILURE, UserError } from '../shared/errors.ts';
-import { processIo } from './io.ts';
+import { packageVersion } from '../shared/version.ts';
+import { processIo, type Io } from './io.ts';
 import { parseOptions } from './options.ts';
 import { run } from './run.ts';
 
-async function main(): Promise<number> {
-  const io = processIo();
-  await run(parseOptions(process.argv.slice(2), io.env), { io, version: packageVersion(import.meta.url, (url) => readFileSync(url, 'utf8')) });
-  return 0;
+/** Runs one kubeseal command (argv without node and the script) and returns its exit code. */
+export async function kubeseal(argv: readonly string[], io: Io, version: string): Promise<number> {
+  try {
+    await run(parseOptions(argv, io.env), { io, version });
+    return 0;
+  } catch (error) {
+    if (error instanceof UserError) {
+      io.warn(`error: ${error.message}`);
+      return error.exitCode;
+    }
+    io.warn(`error: internal error, this is a bug; please report it with the command you ran: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_FAILURE;
+  }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof UserError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-    } else {
-      process.stderr.write(`error: internal error, this is a bug; please report it with the command you ran: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = EXIT_FAILURE;
-    }
-  },
-);
+/** The process: its arguments, stdio and environment; `moduleUrl` locates package.json for --version. */
+export async function main(moduleUrl: string): Promise<void> {
+  const version = packageVersion(moduleUrl, (url) => readFileSync(url, 'utf8'));
+  process.exitCode = await kubeseal(process.argv.slice(2), processIo(), version);
+}
