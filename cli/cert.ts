@@ -2,6 +2,9 @@
  * Where the sealing certificate comes from: --cert as a local file, a file:// URL or an http(s)
  * URL (a one-letter scheme is a Windows drive letter, hence a file, as upstream). Without --cert
  * it is fetched from the controller through the cluster (cli/remote.ts, loaded only then).
+ *
+ * URLs honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) as upstream's Go client does:
+ * the proxy for the URL's own scheme only, never for localhost or loopback addresses.
  */
 import { fileURLToPath } from 'node:url';
 import { errorMessage, UserError } from '../shared/errors.ts';
@@ -26,15 +29,43 @@ export async function readCertificate(location: string, io: Io): Promise<Buffer>
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UserError(`--cert "${location}": unsupported URL scheme ${url.protocol}; use a file, file://, http:// or https://`);
   }
-  let response: Response;
+  const proxy = proxyFor(url, io.env);
+  const via = proxy ? ` through the proxy ${proxyHost(proxy)}` : '';
+  const init = { headers: { accept: 'application/x-pem-file, */*' }, signal: AbortSignal.timeout(30_000) };
+  let response: { status: number; statusText: string; arrayBuffer(): Promise<ArrayBuffer> };
   try {
-    response = await fetch(url, { headers: { accept: 'application/x-pem-file, */*' }, signal: AbortSignal.timeout(30_000) });
+    if (proxy) {
+      // undici (not Node's bundled fetch) only when a proxy is configured: loading it costs start-up time.
+      const { EnvHttpProxyAgent, fetch: proxiedFetch } = await import('undici');
+      const noProxy = io.env.NO_PROXY ?? io.env.no_proxy ?? '';
+      response = await proxiedFetch(url, { ...init, dispatcher: new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy }) });
+    } else {
+      response = await fetch(url, init);
+    }
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
-    throw new UserError(`cannot fetch "${location}": ${errorMessage(cause ?? error)}; check the URL and your network`);
+    throw new UserError(`cannot fetch "${location}"${via}: ${errorMessage(cause ?? error)}; check the URL${proxy ? ', the proxy settings' : ''} and your network`);
   }
   if (response.status !== 200) {
-    throw new UserError(`cannot fetch "${location}": ${response.status} ${response.statusText}`.trimEnd());
+    throw new UserError(`cannot fetch "${location}"${via}: ${response.status} ${response.statusText}`.trimEnd());
   }
   return Buffer.from(await response.arrayBuffer());
+}
+
+/** The proxy Go's http.ProxyFromEnvironment would pick for `url` before NO_PROXY, if any. */
+export function proxyFor(url: URL, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const host = url.hostname;
+  if (host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)) return undefined;
+  const proxy = url.protocol === 'https:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
+  if (!proxy) return undefined;
+  return proxy.includes('://') ? proxy : `http://${proxy}`; // Go reads "host:port" as an http proxy
+}
+
+/** Where the proxy is, for messages: never its credentials. */
+function proxyHost(proxy: string): string {
+  try {
+    return new URL(proxy).host;
+  } catch {
+    return '(unparsable proxy URL)';
+  }
 }

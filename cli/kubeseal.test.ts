@@ -5,7 +5,7 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
@@ -143,6 +143,22 @@ describe('sealing', () => {
   });
 });
 
+/** A forward HTTP proxy that answers every request with the test certificate and records what it was asked. */
+async function recordingProxy(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const proxy = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'content-type': 'application/x-pem-file' });
+    res.end(readFixture('sealing-cert.pem'));
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
+    requests,
+    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
+  };
+}
+
 describe('--cert sources', () => {
   let server: Server;
   let base = '';
@@ -170,6 +186,40 @@ describe('--cert sources', () => {
   });
   it('a URL nobody answers', async () => {
     expectCleanError(await runKubeseal(['--cert', 'http://127.0.0.1:9/cert.pem'], { stdin: secretYaml() }), /cannot fetch "http:\/\/127\.0\.0\.1:9\/cert\.pem": .*check the URL/);
+  });
+  it('an http URL through HTTP_PROXY, as upstream\'s Go client: the proxy is asked for the absolute URL', async () => {
+    const proxy = await recordingProxy();
+    try {
+      const result = await runKubeseal(['--cert', 'http://cert.example.test/v1/cert.pem'], { stdin: secretYaml(), env: { HTTP_PROXY: proxy.url } });
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(openAll(result.stdout)[0]?.values.user).toBe('admin');
+      expect(proxy.requests).toEqual(['GET http://cert.example.test/v1/cert.pem']);
+    } finally {
+      await proxy.close();
+    }
+  });
+  it('NO_PROXY and loopback addresses go direct', async () => {
+    const proxy = await recordingProxy();
+    const direct = createServer((_req, res) => res.end(readFixture('sealing-cert.pem')));
+    await new Promise<void>((resolve) => direct.listen(0, '0.0.0.0', resolve));
+    try {
+      const env = { HTTP_PROXY: proxy.url, http_proxy: proxy.url };
+      expect((await runKubeseal(['--cert', `${base}/v1/cert.pem`], { stdin: secretYaml(), env })).code).toBe(0);
+      const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+      if (address) {
+        const url = `http://${address}:${(direct.address() as { port: number }).port}/cert.pem`;
+        expect((await runKubeseal(['--cert', url], { stdin: secretYaml(), env: { ...env, NO_PROXY: `example.test,${address}` } })).code).toBe(0);
+      }
+      expect(proxy.requests).toEqual([]);
+    } finally {
+      await proxy.close();
+      await new Promise<void>((resolve) => direct.close(() => resolve()));
+    }
+  });
+  it('an unreachable proxy: one line naming it, never its credentials', async () => {
+    const result = await runKubeseal(['--cert', 'http://cert.example.test/v1/cert.pem'], { stdin: secretYaml(), env: { http_proxy: 'http://user:s3cr3t-proxy-pass@127.0.0.1:9' } });
+    expectCleanError(result, /^error: cannot fetch "http:\/\/cert\.example\.test\/v1\/cert\.pem" through the proxy 127\.0\.0\.1:9: .*check the URL, the proxy settings and your network$/);
+    expect(result.stderr).not.toContain('s3cr3t-proxy-pass');
   });
   it('a file:// URL', async () => {
     const result = await runKubeseal(['--cert', pathToFileURL(CERT).href], { stdin: secretYaml() });
@@ -376,7 +426,7 @@ contexts: [{name: c, context: {cluster: c, user: u}}]
 
     it('--fetch-cert prints the certificate bytes unchanged; sealing without --cert uses it', async () => {
       const fetched = await runKubeseal(['--fetch-cert', '--server', api]);
-      expect(fetched.code).toBe(0);
+      expect(fetched).toMatchObject({ code: 0, stderr: '' });
       expect(fetched.stdout.equals(readFileSync(CERT))).toBe(true);
       const sealed = await runKubeseal(['--server', api], { stdin: secretYaml() });
       expect(sealed.code).toBe(0);

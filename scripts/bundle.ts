@@ -3,7 +3,7 @@
  *
  *   kubeseal.js                        the package's bin: a loader, below (LOADER)
  *   kubeseal-cli.cjs                   the CLI and its libraries in one CommonJS file, from dist/cli/main.js;
- *                                      @kubernetes/client-node stays outside (only cluster modes import it)
+ *                                      @kubernetes/client-node and undici stay outside (imported on use only)
  *   kubeseal-cli.<v8>-<arch>.cache     a V8 code cache of that file, made here after running typical
  *                                      commands, so it also holds the functions they compiled lazily
  *
@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { constants, Script } from 'node:vm';
+import { Script } from 'node:vm';
 import { build, type Plugin } from 'esbuild';
 import type { Io } from '../cli/io.ts';
 
@@ -42,7 +42,7 @@ const LOADER = `#!/usr/bin/env node
 const { readFileSync } = process.getBuiltinModule('node:fs');
 const { dirname } = process.getBuiltinModule('node:path');
 const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
-const { Script, constants } = process.getBuiltinModule('node:vm');
+const { Script } = process.getBuiltinModule('node:vm');
 const { createRequire, enableCompileCache } = process.getBuiltinModule('node:module');
 
 const file = fileURLToPath(new URL('./kubeseal-cli.cjs', import.meta.url));
@@ -58,7 +58,6 @@ if (cachedData) {
   const script = new Script(${JSON.stringify(WRAP_HEAD)} + source + ${JSON.stringify(WRAP_TAIL)}, {
     filename: file,
     cachedData,
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
@@ -135,14 +134,18 @@ async function main(): Promise<void> {
     platform: 'node',
     target: 'node22',
     format: 'cjs',
-    external: ['@kubernetes/client-node'],
+    // Loaded only by the modes that need them: cluster access, and --cert URLs through a proxy.
+    external: ['@kubernetes/client-node', 'undici'],
+    // import() becomes require() (of ES modules too, as Node >= 22.12 allows): an import() in code
+    // run by vm.Script needs vm's experimental dynamic-import hook, which prints a warning.
+    supported: { 'dynamic-import': false },
     plugins: [lazyChildProcess],
     logLevel: 'warning',
   });
   writeFileSync(join(outDir, 'kubeseal.js'), LOADER, { mode: 0o755 });
 
   const module = { exports: {} as Parameters<typeof warmUp>[0] };
-  const script = new Script(wrap(readFileSync(cliFile, 'utf8')), { filename: cliFile, importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+  const script = new Script(wrap(readFileSync(cliFile, 'utf8')), { filename: cliFile });
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(cliFile), module, cliFile, dirname(cliFile));
   await warmUp(module.exports);
   writeFileSync(cacheFile, script.createCachedData());
