@@ -3,12 +3,12 @@
  * URL (a one-letter scheme is a Windows drive letter, hence a file, as upstream). Without --cert
  * it is fetched from the controller through the cluster (cli/remote.ts, loaded only then).
  *
- * URLs honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) as upstream's Go client does:
- * the proxy for the URL's own scheme only, never for localhost or loopback addresses.
+ * URLs honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY as upstream's Go client does (cli/proxy.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import type { Io } from './io.ts';
+import { proxyFor, proxyHost } from './proxy.ts';
 
 function isFilename(location: string): boolean {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(location)?.[1];
@@ -36,9 +36,8 @@ export async function readCertificate(location: string, io: Io): Promise<Buffer>
   try {
     if (proxy) {
       // undici (not Node's bundled fetch) only when a proxy is configured: loading it costs start-up time.
-      const { EnvHttpProxyAgent, fetch: proxiedFetch } = await import('undici');
-      const noProxy = io.env.NO_PROXY ?? io.env.no_proxy ?? '';
-      response = await proxiedFetch(url, { ...init, dispatcher: new EnvHttpProxyAgent({ httpProxy: proxy, httpsProxy: proxy, noProxy }) });
+      const { ProxyAgent, fetch: proxiedFetch } = await import('undici');
+      response = await proxiedFetch(url, { ...init, dispatcher: new ProxyAgent(proxy) });
     } else {
       response = await fetch(url, init);
     }
@@ -50,22 +49,4 @@ export async function readCertificate(location: string, io: Io): Promise<Buffer>
     throw new UserError(`cannot fetch "${location}"${via}: ${response.status} ${response.statusText}`.trimEnd());
   }
   return Buffer.from(await response.arrayBuffer());
-}
-
-/** The proxy Go's http.ProxyFromEnvironment would pick for `url` before NO_PROXY, if any. */
-export function proxyFor(url: URL, env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const host = url.hostname;
-  if (host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)) return undefined;
-  const proxy = url.protocol === 'https:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
-  if (!proxy) return undefined;
-  return proxy.includes('://') ? proxy : `http://${proxy}`; // Go reads "host:port" as an http proxy
-}
-
-/** Where the proxy is, for messages: never its credentials. */
-function proxyHost(proxy: string): string {
-  try {
-    return new URL(proxy).host;
-  } catch {
-    return '(unparsable proxy URL)';
-  }
 }

@@ -10,7 +10,8 @@
  *   --certificate-authority, --insecure-skip-tls-verify, --tls-server-name, --proxy-url,
  *   --token, --client-certificate/--client-key, --username/--password and --as/--as-group/--as-uid
  *   override them. -n/--namespace plays no part here: the controller's namespace is
- *   --controller-namespace.
+ *   --controller-namespace;
+ * - no proxy-url anywhere: HTTPS_PROXY, HTTP_PROXY and NO_PROXY (cli/proxy.ts).
  *
  * Types only from @kubernetes/client-node: cli/remote.ts loads the library and parses the files.
  */
@@ -20,6 +21,7 @@ import { isIPv6 } from 'node:net';
 import { UsageError, UserError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/flags.ts';
 import { kubeconfigFiles } from './kubeconfig.ts';
+import { proxyFor } from './proxy.ts';
 import type { KubeFlags } from './options.ts';
 
 /** Clusters, users and contexts of one or more kubeconfig files. */
@@ -185,6 +187,8 @@ export function resolveConnection(request: ConnectionRequest): Connection {
   // client-go: a CA or --insecure-skip-tls-verify given as a flag replaces the kubeconfig's CA and insecure setting together.
   const tlsOverride = flags.insecureSkipTlsVerify || flags.certificateAuthority !== undefined;
   const base: Partial<Cluster> = foundCluster ?? {};
+  // client-go: --proxy-url or the kubeconfig's proxy-url, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
+  const proxyUrl = flags.proxyUrl ?? base.proxyUrl ?? proxyFor(new URL(normalizeServer(server)), request.env);
   const cluster: Cluster = {
     name: foundCluster?.name ?? 'kubeseal',
     server: normalizeServer(server),
@@ -193,7 +197,7 @@ export function resolveConnection(request: ConnectionRequest): Connection {
       ? (flags.certificateAuthority ? { caFile: flags.certificateAuthority } : {})
       : { ...(base.caFile ? { caFile: base.caFile } : {}), ...(base.caData ? { caData: base.caData } : {}) }),
     ...((flags.tlsServerName ?? base.tlsServerName) ? { tlsServerName: flags.tlsServerName ?? base.tlsServerName } : {}),
-    ...((flags.proxyUrl ?? base.proxyUrl) ? { proxyUrl: flags.proxyUrl ?? base.proxyUrl } : {}),
+    ...(proxyUrl ? { proxyUrl } : {}),
   };
 
   const baseUser: Partial<User> = foundUser ?? {};

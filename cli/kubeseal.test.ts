@@ -4,7 +4,8 @@
  * stack trace is printed and that no output file is created or changed.
  */
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -156,6 +157,42 @@ async function recordingProxy(): Promise<{ url: string; requests: string[]; clos
     url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
     requests,
     close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
+  };
+}
+
+/** A forward HTTP proxy (absolute-form requests and CONNECT tunnels), recording what it was asked. */
+async function forwardingProxy(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const proxy = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const target = new URL(req.url ?? '');
+    const upstream = httpRequest({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  proxy.on('connect', (req, client: Socket, head: Buffer) => {
+    requests.push(`CONNECT ${req.url}`);
+    const [host = '', port = ''] = (req.url ?? '').split(':');
+    const tunnel = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      tunnel.write(head);
+      tunnel.pipe(client);
+      client.pipe(tunnel);
+    });
+    tunnel.on('error', () => client.destroy());
+    client.on('error', () => tunnel.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
+    requests,
+    close: () => {
+      proxy.closeAllConnections();
+      return new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
   };
 }
 
@@ -390,6 +427,10 @@ users: [{name: u, user: {token: t}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 `);
     expectCleanError(await runKubeseal(['--fetch-cert'], { env: { KUBECONFIG: kubeconfig } }), /^error: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1; check that the cluster is running/);
+    // An HTTPS_PROXY that refuses: named (never its credentials), with where proxies come from.
+    const proxied = await runKubeseal(['--fetch-cert', '--server', 'https://api.example.test:6443', '--token', 't'], { env: { HTTPS_PROXY: 'http://me:pr0xy-pass@127.0.0.1:9' } });
+    expectCleanError(proxied, /^error: cannot reach the Kubernetes API server at https:\/\/api\.example\.test:6443 through the proxy 127\.0\.0\.1:9: .*; check the proxy \(--proxy-url, the kubeconfig's proxy-url, HTTPS_PROXY\/HTTP_PROXY, NO_PROXY\)/);
+    expect(proxied.stderr).not.toContain('pr0xy-pass');
   });
 
   describe('through an API server (a fake one here, over plain HTTP like `kubectl proxy`)', () => {
@@ -416,12 +457,33 @@ contexts: [{name: c, context: {cluster: c, user: u}}]
           }
         });
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      // All interfaces: the proxy spec below needs a non-loopback address (loopback is never proxied).
+      await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
       api = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     });
     afterAll(() => {
       server.closeAllConnections();
       server.close();
+    });
+
+    it('goes through HTTP_PROXY as kubectl does; NO_PROXY goes direct', async (context) => {
+      const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+      if (!address) context.skip(); // no non-loopback interface to reach the fake API server by
+      const remote = `http://${address}:${(server.address() as { port: number }).port}`;
+      const proxy = await forwardingProxy();
+      try {
+        const fetched = await runKubeseal(['--fetch-cert', '--server', remote], { env: { HTTP_PROXY: proxy.url } });
+        expect(fetched).toMatchObject({ code: 0, stderr: '' });
+        expect(fetched.stdout.equals(readFileSync(CERT))).toBe(true);
+        // client-node's proxy agent tunnels (CONNECT) where Go would send absolute-form requests: either way, through the proxy
+        expect(proxy.requests.filter((r) => r.includes(remote.slice('http://'.length))).length).toBeGreaterThan(0);
+        proxy.requests.length = 0;
+        const direct = await runKubeseal(['--fetch-cert', '--server', remote], { env: { HTTP_PROXY: proxy.url, NO_PROXY: address ?? '' } });
+        expect(direct).toMatchObject({ code: 0, stderr: '' });
+        expect(proxy.requests).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('--fetch-cert prints the certificate bytes unchanged; sealing without --cert uses it', async () => {

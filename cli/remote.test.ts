@@ -170,6 +170,15 @@ describe('kubeconfig rules and kubectl flags', () => {
     expect(ca.user.keyData).toBeUndefined();
   });
 
+  it('takes HTTPS_PROXY/NO_PROXY when no proxy-url is set, as client-go', () => {
+    const env = { HTTPS_PROXY: 'http://corp-proxy:3128', NO_PROXY: '.internal' };
+    expect(resolve([], data, env).cluster.proxyUrl).toBe('http://corp-proxy:3128');
+    expect(resolve(['--proxy-url', 'socks5://mine:1080'], data, env).cluster.proxyUrl).toBe('socks5://mine:1080');
+    expect(resolve(['--server', 'https://api.internal:6443'], data, env).cluster.proxyUrl).toBeUndefined();
+    expect(resolve(['--server', 'https://127.0.0.1:6443'], data, env).cluster.proxyUrl).toBeUndefined();
+    expect(resolve([], data, { HTTP_PROXY: 'http://only-http:3128' }).cluster.proxyUrl).toBeUndefined(); // the server is https
+  });
+
   it('impersonates with --as, --as-group (repeatable) and --as-uid', () => {
     const c = resolve(['--as', 'carol', '--as-group', 'g1', '--as-group', 'g2', '--as-uid', 'u-1']);
     expect(c.user.impersonateUser).toBe('carol');

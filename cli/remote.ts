@@ -22,6 +22,7 @@ import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sorted
 import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
 import { NoClusterError, resolveConnection, type Connection, type KubeconfigData } from './kube-connection.ts';
 import type { CliOptions } from './options.ts';
+import { proxyHost } from './proxy.ts';
 
 /** The ConfigMap the controller publishes its newest certificate in (controller --cert-configmap). */
 export const CERT_CONFIGMAP = 'sealed-secrets-cert';
@@ -126,7 +127,7 @@ function tlsReason(code: string | undefined): string | undefined {
 }
 
 /** One line for a request that never got an answer. */
-export function unreachable(server: string, error: unknown, timeoutMs: number): ConnectionError {
+export function unreachable(server: string, error: unknown, timeoutMs: number, proxy?: string): ConnectionError {
   const code = (error as NodeJS.ErrnoException).code;
   const name = (error as Error).name;
   if (name === 'TimeoutError' || name === 'AbortError' || code === 'ABORT_ERR') {
@@ -135,6 +136,9 @@ export function unreachable(server: string, error: unknown, timeoutMs: number): 
   const tls = tlsReason(code);
   if (tls) {
     return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: its TLS certificate is not accepted (${tls}: ${oneLine(errorMessage(error))}); check the kubeconfig's certificate-authority, --certificate-authority or --tls-server-name`);
+  }
+  if (proxy) {
+    return new ConnectionError(`cannot reach the Kubernetes API server at ${server} through the proxy ${proxyHost(proxy)}: ${oneLine(errorMessage(error))}; check the proxy (--proxy-url, the kubeconfig's proxy-url, HTTPS_PROXY/HTTP_PROXY, NO_PROXY) and that the cluster is running`);
   }
   return new ConnectionError(`cannot reach the Kubernetes API server at ${server}: ${oneLine(errorMessage(error))}; check that the cluster is running and that the kubeconfig's server is right`);
 }
@@ -204,7 +208,7 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
       });
       body = await readBody(response);
     } catch (error) {
-      throw unreachable(server, error, connection.timeoutMs);
+      throw unreachable(server, error, connection.timeoutMs, connection.cluster.proxyUrl);
     }
     const status = response.statusCode ?? 0;
     if (status === 401) {
