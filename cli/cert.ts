@@ -3,12 +3,12 @@
  * URL (a one-letter scheme is a Windows drive letter, hence a file, as upstream). Without --cert
  * it is fetched from the controller through the cluster (cli/remote.ts, loaded only then).
  *
- * URLs honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY as upstream's Go client does (cli/proxy.ts).
+ * URLs honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY as upstream's Go client does (shared/proxy.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import type { Io } from './io.ts';
-import { proxyFor, proxyHost } from './proxy.ts';
+import { proxyFor, proxyHost } from '../shared/proxy.ts';
 
 function isFilename(location: string): boolean {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(location)?.[1];

@@ -11,7 +11,7 @@
  *   --token, --client-certificate/--client-key, --username/--password and --as/--as-group/--as-uid
  *   override them. -n/--namespace plays no part here: the controller's namespace is
  *   --controller-namespace;
- * - no proxy-url anywhere: HTTPS_PROXY, HTTP_PROXY and NO_PROXY (cli/proxy.ts).
+ * - no proxy-url anywhere: HTTPS_PROXY, HTTP_PROXY and NO_PROXY (shared/proxy.ts).
  *
  * Types only from @kubernetes/client-node: cli/remote.ts loads the library and parses the files.
  */
@@ -21,7 +21,7 @@ import { isIPv6 } from 'node:net';
 import { UsageError, UserError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/flags.ts';
 import { kubeconfigFiles } from './kubeconfig.ts';
-import { proxyFor } from './proxy.ts';
+import { proxyFor } from '../shared/proxy.ts';
 import type { KubeFlags } from './options.ts';
 
 /** Clusters, users and contexts of one or more kubeconfig files. */

@@ -22,7 +22,7 @@ import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sorted
 import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
 import { NoClusterError, resolveConnection, type Connection, type KubeconfigData } from './kube-connection.ts';
 import type { CliOptions } from './options.ts';
-import { proxyHost } from './proxy.ts';
+import { proxyHost } from '../shared/proxy.ts';
 
 /** The ConfigMap the controller publishes its newest certificate in (controller --cert-configmap). */
 export const CERT_CONFIGMAP = 'sealed-secrets-cert';

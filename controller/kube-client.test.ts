@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKubeClient, KubeApiError } from './kube-client.ts';
@@ -23,7 +25,10 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
-async function startServer(handler: (request: Http2ServerRequest, response: Http2ServerResponse) => void): Promise<{ kubeConfig: KubeConfig; seen: Seen }> {
+async function startServer(
+  handler: (request: Http2ServerRequest, response: Http2ServerResponse) => void,
+  host = '127.0.0.1',
+): Promise<{ kubeConfig: KubeConfig; seen: Seen }> {
   const seen: Seen = { alpn: [], versions: [], authorization: [] };
   const server = createSecureServer({ key: fixture('sealing-key.pem'), cert: fixture('sealing-cert.pem'), allowHTTP1: true }, (request, response) => {
     seen.versions.push(request.httpVersion);
@@ -31,12 +36,12 @@ async function startServer(handler: (request: Http2ServerRequest, response: Http
     handler(request, response);
   });
   server.on('secureConnection', (socket) => seen.alpn.push(String(socket.alpnProtocol)));
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  await new Promise<void>((resolveListen) => server.listen(0, host === '127.0.0.1' ? host : '0.0.0.0', resolveListen));
   servers.push({ close: () => server.close() });
   const { port } = server.address() as AddressInfo;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
-    clusters: [{ name: 'local', server: `https://127.0.0.1:${port}`, skipTLSVerify: true }],
+    clusters: [{ name: 'local', server: `https://${host}:${port}`, skipTLSVerify: true }],
     users: [{ name: 'tester', token: 'test-token' }],
     contexts: [{ name: 'local', cluster: 'local', user: 'tester' }],
     currentContext: 'local',
@@ -90,5 +95,37 @@ describe('createKubeClient', () => {
       currentContext: 'c',
     });
     await expect(createKubeClient(unreachable).request('GET', '/x')).rejects.toMatchObject({ code: 0, reason: 'Unreachable' });
+  });
+
+  it('goes through HTTPS_PROXY (CONNECT, HTTP/1.1 inside the tunnel) unless NO_PROXY names the server', async (context) => {
+    // Loopback is never proxied: reach the server by a non-loopback address of this machine.
+    const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (!address) context.skip();
+    const { kubeConfig, seen } = await startServer((_request, response) => json(response, 200, {}), address);
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (request, client: Socket, head: Buffer) => {
+      tunnels.push(String(request.url));
+      const [host = '', port = ''] = String(request.url).split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolveListen) => proxy.listen(0, '127.0.0.1', resolveListen));
+    servers.push({ close: () => proxy.close() });
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const server = new URL(kubeConfig.getCurrentCluster()?.server ?? '').host;
+
+    expect(await createKubeClient(kubeConfig, { env: { HTTPS_PROXY: proxyUrl } }).request('GET', '/x')).toEqual({});
+    expect(tunnels).toEqual([server]);
+    expect(seen.alpn).toEqual(['http/1.1']);
+
+    expect(await createKubeClient(kubeConfig, { env: { HTTPS_PROXY: proxyUrl, NO_PROXY: address } }).request('GET', '/x')).toEqual({});
+    expect(tunnels).toEqual([server]); // the second client went direct
   });
 });

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
+import { proxyFor } from '../shared/proxy.ts';
 
 /** A failed API call. `code` is the HTTP status (0 when the server was not reached). */
 export class KubeApiError extends Error {
@@ -106,24 +107,27 @@ async function errorFrom(response: Response, method: string, path: string): Prom
  * Why HTTP/1.1: undici 8 offers HTTP/2 by default and kube-apiserver accepts it, but with Node 24's
  * http2 an aborted in-flight stream can leave Http2Session::SendPendingData spinning in native
  * code, growing memory until the process aborts (std::bad_alloc) about 80 s later. Every request
- * of ours can be aborted (timeouts, stop(), leadership lost), so HTTP/2 is off. Reproduced by
- * SIGTERMing a leader during a renewal, about 1 time in 15.
+ * of ours can be aborted (timeouts, stop(), leadership lost), so HTTP/2 is off, tunnels included.
+ * Reproduced by SIGTERMing a leader during a renewal, about 1 time in 15.
  *
- * TLS settings and the proxy come from client-node's own reading of the kubeconfig; only a SOCKS
- * proxy keeps client-node's dispatcher (undici cannot be told to avoid HTTP/2 through it).
+ * Proxy: the kubeconfig's proxy-url, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY as client-go reads them
+ * (shared/proxy.ts). TLS settings come from client-node's reading of the kubeconfig. A SOCKS
+ * proxy keeps client-node's own dispatcher (undici cannot be told to avoid HTTP/2 through it).
  */
-async function createDispatcher(kubeConfig: KubeConfig, context: RequestContext): Promise<Dispatcher | undefined> {
+async function createDispatcher(kubeConfig: KubeConfig, context: RequestContext, env: Env): Promise<Dispatcher | undefined> {
   const https: HttpsRequestOptions = {};
   await kubeConfig.applyToHTTPSOptions(https);
   const tls: AgentOptions = { ca: https.ca, cert: https.cert, key: https.key, pfx: https.pfx, passphrase: https.passphrase };
   if (https.rejectUnauthorized !== undefined) tls.rejectUnauthorized = https.rejectUnauthorized;
   if (https.servername !== undefined) tls.servername = https.servername;
-  const plan = kubeConfig.createDispatcherOptions(kubeConfig.getCurrentCluster(), tls);
+  const cluster = kubeConfig.getCurrentCluster();
+  const envProxy = cluster && !cluster.proxyUrl ? proxyFor(new URL(cluster.server), env) : undefined;
+  const plan = kubeConfig.createDispatcherOptions(envProxy && cluster ? { ...cluster, proxyUrl: envProxy } : cluster, tls);
   switch (plan.type) {
     case 'agent':
       return new Agent({ connect: plan.connect, allowH2: false });
     case 'proxy':
-      return new ProxyAgent({ uri: plan.uri, requestTls: plan.requestTls, connect: plan.connect, allowH2: false });
+      return new ProxyAgent({ uri: plan.uri, requestTls: { ...plan.requestTls, allowH2: false }, connect: plan.connect, allowH2: false });
     case 'none':
       return new Agent({ allowH2: false });
     default:
@@ -131,7 +135,9 @@ async function createDispatcher(kubeConfig: KubeConfig, context: RequestContext)
   }
 }
 
-export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number } = {}): KubeClient {
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number; env?: Env } = {}): KubeClient {
   const throttle = rateLimiter(options.qps ?? -1, options.burst ?? 10);
   // One pool for the client's lifetime, made on the first request. Authentication headers are
   // still applied per request (tokens from exec plugins expire).
@@ -145,7 +151,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
     for (const [key, value] of Object.entries(opts.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const context = new RequestContext(url.toString(), method as HttpMethod);
     await kubeConfig.applySecurityAuthentication(context);
-    dispatcher ??= createDispatcher(kubeConfig, context).catch((error: unknown) => {
+    dispatcher ??= createDispatcher(kubeConfig, context, options.env ?? process.env).catch((error: unknown) => {
       dispatcher = undefined; // try again on the next request
       throw error;
     });
