@@ -3,12 +3,14 @@
  * URL (a one-letter scheme is a Windows drive letter, hence a file, as upstream). Without --cert
  * it is fetched from the controller through the cluster (cli/remote.ts, loaded only then).
  *
- * URLs honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY as upstream's Go client does (shared/proxy.ts).
+ * URLs honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY as upstream's Go client does (shared/proxy.ts),
+ * and https trusts the system's CA certificates too (cli/system-ca.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import type { Io } from './io.ts';
 import { proxyFor, proxyHost } from '../shared/proxy.ts';
+import { trustSystemCertificates } from './system-ca.ts';
 
 function isFilename(location: string): boolean {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(location)?.[1];
@@ -29,6 +31,7 @@ export async function readCertificate(location: string, io: Io): Promise<Buffer>
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UserError(`--cert "${location}": unsupported URL scheme ${url.protocol}; use a file, file://, http:// or https://`);
   }
+  if (url.protocol === 'https:') trustSystemCertificates();
   const proxy = proxyFor(url, io.env);
   const via = proxy ? ` through the proxy ${proxyHost(proxy)}` : '';
   const init = { headers: { accept: 'application/x-pem-file, */*' }, signal: AbortSignal.timeout(30_000) };

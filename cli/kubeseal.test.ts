@@ -4,7 +4,9 @@
  * stack trace is printed and that no output file is created or changed.
  */
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -257,6 +259,41 @@ describe('--cert sources', () => {
     const result = await runKubeseal(['--cert', 'http://cert.example.test/v1/cert.pem'], { stdin: secretYaml(), env: { http_proxy: 'http://user:s3cr3t-proxy-pass@127.0.0.1:9' } });
     expectCleanError(result, /^error: cannot fetch "http:\/\/cert\.example\.test\/v1\/cert\.pem" through the proxy 127\.0\.0\.1:9: .*check the URL, the proxy settings and your network$/);
     expect(result.stderr).not.toContain('s3cr3t-proxy-pass');
+  });
+  it('https (--cert URL, API server without a CA) trusts the system\'s CAs (SSL_CERT_FILE here), as Go clients', async () => {
+    // A private CA and a server certificate for 127.0.0.1, made with the openssl CLI.
+    const pki = mkdtempSync(join(tmpdir(), 'kubeseal-ca-'));
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: pki, stdio: 'pipe' });
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=kubeseal test CA', '-days', '2');
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(join(pki, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'san.ext');
+    // Serves the certificate at any path, and the controller's Service as an API server would (--fetch-cert below).
+    const tlsServer = createHttpsServer({ key: readFileSync(join(pki, 'server.key')), cert: readFileSync(join(pki, 'server.pem')) }, (req, res) => {
+      if (req.url === '/api/v1/namespaces/kube-system/services/sealed-secrets-controller') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ spec: { ports: [{ name: 'http', port: 8080 }] } }));
+      } else {
+        res.end(readFixture('sealing-cert.pem'));
+      }
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(tlsServer.address() as { port: number }).port}/v1/cert.pem`;
+      const trusted = await runKubeseal(['--cert', url], { stdin: secretYaml(), env: { SSL_CERT_FILE: join(pki, 'ca.pem') } });
+      expect(trusted).toMatchObject({ code: 0, stderr: '' });
+      expect(openAll(trusted.stdout)[0]?.values.user).toBe('admin');
+      expectCleanError(await runKubeseal(['--cert', url], { stdin: secretYaml() }), /^error: cannot fetch "https:\/\/127\.0\.0\.1:\d+\/v1\/cert\.pem": .*certificate/);
+      // An API server whose kubeconfig names no CA: the system's CAs, as client-go.
+      const server = new URL(url).origin;
+      const fetched = await runKubeseal(['--fetch-cert', '--server', server, '--token', 't'], { env: { SSL_CERT_FILE: join(pki, 'ca.pem') } });
+      expect(fetched).toMatchObject({ code: 0, stderr: '' });
+      expect(fetched.stdout.toString()).toBe(readFixture('sealing-cert.pem'));
+      expectCleanError(await runKubeseal(['--fetch-cert', '--server', server, '--token', 't']), /its TLS certificate is not accepted/);
+    } finally {
+      tlsServer.closeAllConnections();
+      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+      rmSync(pki, { recursive: true, force: true });
+    }
   });
   it('a file:// URL', async () => {
     const result = await runKubeseal(['--cert', pathToFileURL(CERT).href], { stdin: secretYaml() });

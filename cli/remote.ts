@@ -23,6 +23,7 @@ import { formatManifest, parseDocuments, type OutputFormat } from '../shared/man
 import { NoClusterError, resolveConnection, type Connection, type KubeconfigData } from './kube-connection.ts';
 import type { CliOptions } from './options.ts';
 import { proxyHost } from '../shared/proxy.ts';
+import { trustSystemCertificates } from './system-ca.ts';
 
 /** The ConfigMap the controller publishes its newest certificate in (controller --cert-configmap). */
 export const CERT_CONFIGMAP = 'sealed-secrets-cert';
@@ -177,6 +178,9 @@ function toKubeConfig(connection: Connection): KubeConfig {
 /** Requests to the API server with the connection's TLS settings, credentials, timeout and retries. */
 export function createApi(connection: Connection, sleep: (ms: number) => Promise<void> = defaultSleep): Api {
   const kc = toKubeConfig(connection);
+  const { cluster } = connection;
+  // client-go: no CA in the kubeconfig means the system's CA certificates.
+  if (cluster.server.startsWith('https:') && !cluster.caFile && !cluster.caData && !cluster.skipTLSVerify) trustSystemCertificates();
   const server = connection.cluster.server;
 
   async function sendOnce(method: 'GET' | 'POST', path: string, options: { accept?: string; body?: string }): Promise<ApiResponse> {
