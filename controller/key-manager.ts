@@ -12,7 +12,7 @@ import type { Secret } from '../shared/kube.ts';
 import { createSealingCertificate, generateSealingKeyPair } from '../shared/certificate.ts';
 import { startInformer } from './informer.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
-import { ACTIVE_KEY_SELECTOR, keyFromSecret, keySecret, needsNewKey, nextRenewal, sortNewestFirst, type KeyOrder as KeyOrderPriority, type SealingKey } from './keys.ts';
+import { ACTIVE_KEY_SELECTOR, keyFromSecret, keySecret, needsNewKey, nextRenewal, sortNewestFirst, waitBeforeNewKey, type KeyOrder as KeyOrderPriority, type SealingKey } from './keys.ts';
 import type { Logger } from './log.ts';
 
 export interface KeyManagerOptions {
@@ -95,6 +95,8 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
     async generate(reason) {
       const started = Date.now();
       const keyPair = await generateSealingKeyPair(options.keySize);
+      const wait = waitBeforeNewKey(sorted[0], options.now());
+      if (wait > 0) await new Promise((resolveWait) => setTimeout(resolveWait, wait));
       const certificate = await createSealingCertificate({
         keyPair,
         commonName: options.commonName,

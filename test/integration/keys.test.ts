@@ -78,6 +78,23 @@ describe('sealing keys', () => {
     expect(await keySecrets(home)).toHaveLength(2);
   });
 
+  it('renewals in quick succession: each new key seals at once (NotBefore has whole seconds)', async () => {
+    // 2048-bit keys are made in well under a second, so without care two keys would share a
+    // NotBefore second and tie.
+    const ns = await cluster.createNamespace('keys-quick');
+    const controller = await controllerIn(ns, [], ['--key-size', '2048']);
+    await controller.waitForLog(/new sealing key generated/);
+    const served = [await certOf(controller)];
+    for (let n = 2; n <= 4; n++) {
+      controller.child.kill('SIGUSR1');
+      await keysLoaded(controller, n);
+      const cert = await certOf(controller);
+      expect(served).not.toContain(cert);
+      served.push(cert);
+    }
+    expect(await keySecrets(ns)).toHaveLength(4);
+  });
+
   it('renews by itself every --key-renew-period', async () => {
     const ns = await cluster.createNamespace('keys-period');
     const controller = await controllerIn(ns, [], ['--key-renew-period', '4s', '--key-size', '2048']);
