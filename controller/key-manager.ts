@@ -95,8 +95,11 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
     async generate(reason) {
       const started = Date.now();
       const keyPair = await generateSealingKeyPair(options.keySize);
-      const wait = waitBeforeNewKey(sorted[0], options.now());
-      if (wait > 0) await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+      // A loop: timers run on the event loop's cached clock and may fire before the wall clock
+      // has reached the next second.
+      for (let wait = waitBeforeNewKey(sorted[0], options.now()); wait > 0; wait = waitBeforeNewKey(sorted[0], options.now())) {
+        await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+      }
       const certificate = await createSealingCertificate({
         keyPair,
         commonName: options.commonName,
