@@ -5,15 +5,15 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { connect, type Socket } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, readFixture, sealingKey, sealingPublicKey } from '../test/fixtures/fixtures.ts';
+import { nonLoopbackAddress, startForwardProxy } from '../test/forward-proxy.ts';
 import { runKubeseal, type CliResult } from '../test/run-cli.ts';
 import { readSealedSecret } from '../shared/kube.ts';
 import { parseDocuments } from '../shared/manifest.ts';
@@ -162,42 +162,6 @@ async function recordingProxy(): Promise<{ url: string; requests: string[]; clos
   };
 }
 
-/** A forward HTTP proxy (absolute-form requests and CONNECT tunnels), recording what it was asked. */
-async function forwardingProxy(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
-  const requests: string[] = [];
-  const proxy = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    const target = new URL(req.url ?? '');
-    const upstream = httpRequest({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  proxy.on('connect', (req, client: Socket, head: Buffer) => {
-    requests.push(`CONNECT ${req.url}`);
-    const [host = '', port = ''] = (req.url ?? '').split(':');
-    const tunnel = connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      tunnel.write(head);
-      tunnel.pipe(client);
-      client.pipe(tunnel);
-    });
-    tunnel.on('error', () => client.destroy());
-    client.on('error', () => tunnel.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as { port: number }).port}`,
-    requests,
-    close: () => {
-      proxy.closeAllConnections();
-      return new Promise<void>((resolve) => proxy.close(() => resolve()));
-    },
-  };
-}
-
 describe('--cert sources', () => {
   let server: Server;
   let base = '';
@@ -244,7 +208,7 @@ describe('--cert sources', () => {
     try {
       const env = { HTTP_PROXY: proxy.url, http_proxy: proxy.url };
       expect((await runKubeseal(['--cert', `${base}/v1/cert.pem`], { stdin: secretYaml(), env })).code).toBe(0);
-      const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+      const address = nonLoopbackAddress(networkInterfaces());
       if (address) {
         const url = `http://${address}:${(direct.address() as { port: number }).port}/cert.pem`;
         expect((await runKubeseal(['--cert', url], { stdin: secretYaml(), env: { ...env, NO_PROXY: `example.test,${address}` } })).code).toBe(0);
@@ -504,10 +468,10 @@ contexts: [{name: c, context: {cluster: c, user: u}}]
     });
 
     it('goes through HTTP_PROXY as kubectl does; NO_PROXY goes direct', async (context) => {
-      const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+      const address = nonLoopbackAddress(networkInterfaces());
       if (!address) context.skip(); // no non-loopback interface to reach the fake API server by
       const remote = `http://${address}:${(server.address() as { port: number }).port}`;
-      const proxy = await forwardingProxy();
+      const proxy = await startForwardProxy();
       try {
         const fetched = await runKubeseal(['--fetch-cert', '--server', remote], { env: { HTTP_PROXY: proxy.url } });
         expect(fetched).toMatchObject({ code: 0, stderr: '' });

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import { createServer } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nonLoopbackAddress, startForwardProxy } from '../test/forward-proxy.ts';
 import { createKubeClient, KubeApiError } from './kube-client.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url));
@@ -99,33 +99,19 @@ describe('createKubeClient', () => {
 
   it('goes through HTTPS_PROXY (CONNECT, HTTP/1.1 inside the tunnel) unless NO_PROXY names the server', async (context) => {
     // Loopback is never proxied: reach the server by a non-loopback address of this machine.
-    const address = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    const address = nonLoopbackAddress(networkInterfaces());
     if (!address) context.skip();
     const { kubeConfig, seen } = await startServer((_request, response) => json(response, 200, {}), address);
-    const tunnels: string[] = [];
-    const proxy = createServer();
-    proxy.on('connect', (request, client: Socket, head: Buffer) => {
-      tunnels.push(String(request.url));
-      const [host = '', port = ''] = String(request.url).split(':');
-      const upstream = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>((resolveListen) => proxy.listen(0, '127.0.0.1', resolveListen));
-    servers.push({ close: () => proxy.close() });
-    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const proxy = await startForwardProxy();
+    servers.push({ close: () => void proxy.close() });
+    const proxyUrl = proxy.url;
     const server = new URL(kubeConfig.getCurrentCluster()?.server ?? '').host;
 
     expect(await createKubeClient(kubeConfig, { env: { HTTPS_PROXY: proxyUrl } }).request('GET', '/x')).toEqual({});
-    expect(tunnels).toEqual([server]);
+    expect(proxy.requests).toEqual([`CONNECT ${server}`]);
     expect(seen.alpn).toEqual(['http/1.1']);
 
     expect(await createKubeClient(kubeConfig, { env: { HTTPS_PROXY: proxyUrl, NO_PROXY: address } }).request('GET', '/x')).toEqual({});
-    expect(tunnels).toEqual([server]); // the second client went direct
+    expect(proxy.requests).toEqual([`CONNECT ${server}`]); // the second client went direct
   });
 });
