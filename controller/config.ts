@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { UsageError } from '../shared/errors.ts';
 import { buildProgram, parseDuration, parseFlags, type FlagSpec } from '../shared/flags.ts';
+import type { KeyOrder } from './keys.ts';
 import { validateDurations } from './leader.ts';
 import { parseLevel, type Level } from './log.ts';
 
@@ -18,7 +19,7 @@ export interface ControllerConfig {
   readonly keyTtlMs: number;
   readonly myCn: string;
   readonly keyRenewPeriodMs: number;
-  readonly keyOrderPriority: 'CertNotBefore' | 'SecretCreationTimestamp';
+  readonly keyOrderPriority: KeyOrder;
   readonly acceptDeprecatedV1Data: boolean;
   readonly keyCutoffTime?: Date;
   readonly allNamespaces: boolean;

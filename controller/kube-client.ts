@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
-import { proxyFor } from '../shared/proxy.ts';
+import { proxyFor, type Env } from '../shared/proxy.ts';
 
 /** A failed API call. `code` is the HTTP status (0 when the server was not reached). */
 export class KubeApiError extends Error {
@@ -134,8 +134,6 @@ async function createDispatcher(kubeConfig: KubeConfig, context: RequestContext,
       return context.getDispatcher();
   }
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number; env?: Env } = {}): KubeClient {
   const throttle = rateLimiter(options.qps ?? -1, options.burst ?? 10);

@@ -10,7 +10,8 @@
  *   "*.example.com" only subdomains; an entry with ":port" matches that port only.
  */
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables, as process.env or a test's own. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 const isIp = (host: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':');
