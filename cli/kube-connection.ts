@@ -188,10 +188,11 @@ export function resolveConnection(request: ConnectionRequest): Connection {
   const tlsOverride = flags.insecureSkipTlsVerify || flags.certificateAuthority !== undefined;
   const base: Partial<Cluster> = foundCluster ?? {};
   // client-go: --proxy-url or the kubeconfig's proxy-url, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY.
-  const proxyUrl = flags.proxyUrl ?? base.proxyUrl ?? proxyFor(new URL(normalizeServer(server)), request.env);
+  const serverUrl = normalizeServer(server);
+  const proxyUrl = flags.proxyUrl ?? base.proxyUrl ?? proxyFor(new URL(serverUrl), request.env);
   const cluster: Cluster = {
     name: foundCluster?.name ?? 'kubeseal',
-    server: normalizeServer(server),
+    server: serverUrl,
     skipTLSVerify: tlsOverride ? flags.insecureSkipTlsVerify : base.skipTLSVerify === true,
     ...(tlsOverride
       ? (flags.certificateAuthority ? { caFile: flags.certificateAuthority } : {})
