@@ -1,0 +1,79 @@
+/**
+ * `npm run sbom`: both SBOMs are produced by npm's generator, are CycloneDX, and name exactly the
+ * locked versions of our runtime dependencies and none of the development-only ones.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+
+interface Bom {
+  bomFormat: string;
+  specVersion: string;
+  metadata: { component: { type: string; name: string; version: string }; tools: unknown };
+  components: { type: string; name: string; version: string; purl?: string }[];
+}
+
+let dir = '';
+let packageBom: Bom;
+let imageBom: Bom;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sbom-'));
+  // The script as `npm run sbom` runs it: a process of its own, with npm's generator.
+  const run = spawnSync(process.execPath, [join(root, 'scripts', 'sbom.ts'), '--out-dir', dir], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  expect(run.stderr).toBe('');
+  expect(run.status).toBe(0);
+  expect(run.stdout.trim().split('\n')).toEqual([join(dir, `${pkg.name}.cdx.json`), join(dir, 'sealed-secrets-controller-image.cdx.json')]);
+  packageBom = JSON.parse(readFileSync(join(dir, `${pkg.name}.cdx.json`), 'utf8')) as Bom;
+  imageBom = JSON.parse(readFileSync(join(dir, 'sealed-secrets-controller-image.cdx.json'), 'utf8')) as Bom;
+}, 150_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const names = (bom: Bom) => new Map(bom.components.filter((c) => c.type === 'library').map((c) => [c.name, c.version] as const));
+
+describe('npm run sbom', () => {
+  it.each([['package', () => packageBom], ['image', () => imageBom]] as const)('writes a CycloneDX 1.5 document for the %s, from npm\'s generator', (_, bom) => {
+    expect(bom().bomFormat).toBe('CycloneDX');
+    expect(bom().specVersion).toBe('1.5');
+    expect(JSON.stringify(bom().metadata.tools)).toMatch(/"vendor":"npm"/);
+  });
+
+  it('describes the package by its own name and version', () => {
+    expect(packageBom.metadata.component).toMatchObject({ name: pkg.name, version: pkg.version });
+  });
+
+  it.each([['package', () => packageBom], ['image', () => imageBom]] as const)('names every runtime dependency at its locked version, and no development one (%s)', (_, bom) => {
+    const listed = names(bom());
+    for (const dep of Object.keys(pkg.dependencies)) {
+      expect(listed.get(dep), dep).toBe(lock.packages[`node_modules/${dep}`]?.version);
+    }
+    for (const dev of ['vitest', 'typescript', 'esbuild', 'fast-check', 'node']) expect(listed.has(dev), dev).toBe(false);
+  });
+
+  it('lists exactly the packages package-lock.json installs without dev dependencies', () => {
+    const runtime = Object.entries(lock.packages)
+      .filter(([path, entry]) => path !== '' && !(entry as { dev?: boolean }).dev)
+      .map(([path, entry]) => `${path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)}@${entry.version}`);
+    const listed = packageBom.components.filter((c) => c.type === 'library').map((c) => `${c.name}@${c.version}`);
+    expect([...new Set(listed)].sort()).toEqual([...new Set(runtime)].sort());
+    // Transitive ones too (e.g. express's).
+    expect(listed.some((c) => c.startsWith('body-parser@'))).toBe(true);
+  });
+
+  it('describes the image: a container holding the package and the base image of the Dockerfile', () => {
+    expect(imageBom.metadata.component).toMatchObject({ type: 'container', name: 'sealed-secrets-controller', version: pkg.version });
+    const base = /^ARG NODE_IMAGE=(\S+):(\S+)$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+    expect(imageBom.components).toContainEqual(expect.objectContaining({ type: 'container', name: base?.[1], version: base?.[2] }));
+    expect(imageBom.components).toContainEqual(expect.objectContaining({ type: 'application', name: pkg.name, version: pkg.version }));
+  });
+});

