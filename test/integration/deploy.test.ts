@@ -99,7 +99,7 @@ describe('deploy/ renders', () => {
     const pod = spec.template.spec!;
     expect(spec.template.metadata?.labels).toMatchObject({ name: NAME, 'app.kubernetes.io/name': 'sealed-secrets' });
     expect(pod.serviceAccountName).toBe(NAME);
-    expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toEqual({ fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } });
     expect(pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm).toEqual({
       topologyKey: 'kubernetes.io/hostname',
       labelSelector: { matchLabels: { name: NAME } },
@@ -107,7 +107,7 @@ describe('deploy/ renders', () => {
 
     expect(pod.containers).toHaveLength(1);
     const container = pod.containers[0]!;
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(container.ports).toEqual([
       { name: 'http', containerPort: 8080, protocol: 'TCP' },
       { name: 'metrics', containerPort: 8081, protocol: 'TCP' },
