@@ -43,6 +43,8 @@ function exec(command: string, args: readonly string[], env: NodeJS.ProcessEnv, 
       clearTimeout(timer);
       resolveRun({ code: code ?? -1, stdout, stderr });
     });
+    // helm may exit (e.g. refusing its values) before it reads stdin.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }
