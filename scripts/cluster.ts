@@ -3,9 +3,9 @@
  *   npm run cluster:up       start it in the background (idempotent), print how to use it
  *   npm run cluster:down     stop it and remove its files
  *   node scripts/cluster.ts status
- * The work is done by test/harness/local-cluster.ts; `daemon` is the detached process it spawns.
+ * The work is done by scripts/cluster/local-cluster.ts; `daemon` is the detached process it spawns.
  */
-import { ensureLocalCluster, localClusterStatus, runLocalClusterDaemon, stopLocalCluster, type LocalCluster } from '../test/harness/local-cluster.ts';
+import { ensureLocalCluster, localClusterStatus, runLocalClusterDaemon, stopLocalCluster, type LocalCluster } from './cluster/local-cluster.ts';
 
 const USAGE = 'usage: node scripts/cluster.ts up|down|status';
 

@@ -39,7 +39,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { ClusterClient } from './cluster.ts';
-import { tiedToParent } from './control-plane.ts';
+import { isPidAlive, tiedToParent } from '../../scripts/cluster/processes.ts';
 import { startController, type ControllerProcess } from './controller.ts';
 
 const NAME_PATTERN = /^sst-(\d{1,3})-(\d+)$/;
@@ -108,20 +108,6 @@ async function tryIp(args: readonly string[]): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Whether `pid` runs; a zombie (dead, not yet reaped by an init that is slow to reap) does not. */
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
   }
 }
 

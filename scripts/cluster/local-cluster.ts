@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBinaries } from './binaries.ts';
 import { clusterClient, repoRoot, startControlPlane, type ControlPlanePids } from './control-plane.ts';
+import { commandLineOf, isPidAlive } from './processes.ts';
 
 export const LOCAL_CLUSTER_DIR = join(repoRoot(), '.cluster');
 const paths = {
@@ -67,17 +68,9 @@ function readPid(): number | null {
 
 /** True if `pid` is alive and, where /proc tells, is our daemon (pids get reused). */
 function isDaemon(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.includes(DAEMON_SCRIPT) && argv.includes(DAEMON_ARG);
-  } catch {
-    return process.platform !== 'linux';
-  }
+  const argv = commandLineOf(pid);
+  if (argv === null) return isPidAlive(pid) && process.platform !== 'linux';
+  return argv.includes(DAEMON_SCRIPT) && argv.includes(DAEMON_ARG);
 }
 
 function readState(): LocalCluster | null {
