@@ -80,6 +80,14 @@ export interface ControlPlaneOptions {
   readonly stepTimeoutMs?: number;
   /** Progress messages. */
   readonly log?: (message: string) => void;
+  /**
+   * Serve a node (scripts/cluster/node.ts) too: the API server advertises `advertiseAddress`
+   * (where the node's forwarder listens, on the API server's port) for the `kubernetes` Service,
+   * has it in its serving certificate, admits pods with ServiceAccount tokens, authorizes
+   * kubelets (Node,RBAC) and reaches them by InternalIP; the controller manager runs every
+   * controller (Deployments, ReplicaSets, endpoints, service accounts, disruption...).
+   */
+  readonly forNode?: { readonly advertiseAddress: string };
 }
 
 export interface ControlPlanePids {
@@ -338,7 +346,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       commonName: 'kube-apiserver',
       usage: 'server',
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      ipAddresses: ['127.0.0.1', '10.0.0.1', ...(options.forNode ? [options.forNode.advertiseAddress] : [])],
     });
     const admin = issueCertificate(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
     const serviceAccountKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -351,6 +359,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     pkiFile('ca.key', ca.key);
     const servingCertPath = pkiFile('apiserver.crt', serving.cert);
     const servingKeyPath = pkiFile('apiserver.key', serving.key);
+    const adminCertPath = pkiFile('admin.crt', admin.cert);
+    const adminKeyPath = pkiFile('admin.key', admin.key);
     const saKeyPath = pkiFile('sa.key', serviceAccountKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     const saPubPath = pkiFile('sa.pub', serviceAccountKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -386,20 +396,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       '--bind-address=127.0.0.1',
       `--secure-port=${apiPort}`,
       // The `kubernetes` Service's endpoints need a routable address; nothing here uses them.
-      '--advertise-address=127.0.0.1',
-      '--endpoint-reconciler-type=none',
+      ...(options.forNode ? [`--advertise-address=${options.forNode.advertiseAddress}`] : ['--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none']),
       `--cert-dir=${pkiDir}`,
       `--tls-cert-file=${servingCertPath}`,
       `--tls-private-key-file=${servingKeyPath}`,
       `--client-ca-file=${caCertPath}`,
-      '--authorization-mode=RBAC',
+      options.forNode ? '--authorization-mode=Node,RBAC' : '--authorization-mode=RBAC',
       '--anonymous-auth=false',
       '--service-cluster-ip-range=10.0.0.0/24',
       '--service-account-issuer=https://kubernetes.default.svc',
       `--service-account-key-file=${saPubPath}`,
       `--service-account-signing-key-file=${saKeyPath}`,
-      // There is no controller to create each namespace's `default` ServiceAccount.
-      '--disable-admission-plugins=ServiceAccount',
+      ...(options.forNode
+        ? [
+            '--kubelet-preferred-address-types=InternalIP',
+            `--kubelet-client-certificate=${adminCertPath}`,
+            `--kubelet-client-key=${adminKeyPath}`,
+          ]
+        : // There is no controller to create each namespace's `default` ServiceAccount.
+          ['--disable-admission-plugins=ServiceAccount']),
       '--allow-privileged=true',
       '--profiling=false',
       // On SIGTERM, end open watches after 1 s instead of waiting ~60 s for clients to close them.
@@ -443,14 +458,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }
 
     // kube-controller-manager: only the garbage collector and the namespace controller.
-    if (options.withControllerManager) {
+    if (options.withControllerManager || options.forNode) {
       const kcmDir = join(dir, 'kube-controller-manager');
       mkdirSync(kcmDir);
       const kcmArgs = [
         `--kubeconfig=${kubeconfigPath}`,
         // Its own HTTPS port only answers the /healthz probe (always allowed): no delegated authn/z.
         '--authentication-skip-lookup=true',
-        '--controllers=garbagecollector,namespace',
+        ...(options.forNode
+          ? ['--controllers=*', `--cluster-signing-cert-file=${caCertPath}`, `--cluster-signing-key-file=${join(pkiDir, 'ca.key')}`, '--concurrent-deployment-syncs=2']
+          : ['--controllers=garbagecollector,namespace']),
         '--use-service-account-credentials=false',
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
