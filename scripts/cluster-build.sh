@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the binaries of a real, local Kubernetes control plane from the Go module proxy:
-#   kube-apiserver, kube-controller-manager and kubectl  (module k8s.io/kubernetes)
+# Builds the binaries of a real, local Kubernetes cluster from the Go module proxy:
+#   kube-apiserver, kube-controller-manager, kubectl,
+#   kubelet, kube-scheduler, kube-proxy (the node)       (module k8s.io/kubernetes)
 #   etcd                                                (module go.etcd.io/etcd/server/v3)
+# then runs scripts/node-build.sh for the rest of the node (containerd, runc, CNI plugins).
 # Each is built in a throw-away scratch module, because `go install` cannot build modules whose
 # go.mod carries replace directives (both do). Binaries are cached per version, so a second run is
 # instant. Usage: scripts/cluster-build.sh   (prints the cache directory on its last line)
@@ -12,7 +14,8 @@ STAGING_VERSION="v0.${K8S_VERSION#v1.}"          # staging modules are tagged v0
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 CACHE_ROOT="${SEALED_SECRETS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-ts}"
 OUT="$CACHE_ROOT/bin/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}"
-TARGETS=(kube-apiserver kube-controller-manager kubectl)
+TARGETS=(kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy)
+HERE="$(cd "$(dirname "$0")" && pwd)"
 
 say() { printf '[cluster:build] %s\n' "$*" >&2; }
 
@@ -20,7 +23,7 @@ have_all() {
   for t in "${TARGETS[@]}" etcd; do [[ -x "$OUT/$t" ]] || return 1; done
 }
 if [[ "${FORCE:-0}" != 1 ]] && have_all; then
-  say "cached: $OUT"; echo "$OUT"; exit 0
+  say "cached: $OUT"; bash "$HERE/node-build.sh" >/dev/null; echo "$OUT"; exit 0
 fi
 # The official Go tarball installs to /usr/local/go, which a non-login shell may not have on PATH.
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
@@ -35,7 +38,9 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 
 # ---- Kubernetes ---------------------------------------------------------------------------
-if ! { [[ -x "$OUT/kube-apiserver" && -x "$OUT/kube-controller-manager" && -x "$OUT/kubectl" ]] && [[ "${FORCE:-0}" != 1 ]]; }; then
+# Only the missing ones: a cache from before the node binaries existed gains just those.
+build=(); for t in "${TARGETS[@]}"; do [[ -x "$OUT/$t" && "${FORCE:-0}" != 1 ]] || build+=("$t"); done
+if (( ${#build[@]} > 0 )); then
   mkdir "$work/k8s"; cd "$work/k8s"
   go mod init example.invalid/cluster-bins-k8s >/dev/null 2>&1
   say "downloading k8s.io/kubernetes@${K8S_VERSION} go.mod"
@@ -52,7 +57,7 @@ if ! { [[ -x "$OUT/kube-apiserver" && -x "$OUT/kube-controller-manager" && -x "$
     /^godebug[[:space:]]*\(/ {b=1; next}  b && /^\)/ {b=0; next}  b && NF {print $1}
     /^godebug[[:space:]]+[^(]/ {print $2}' "$gomod")
   go mod edit "${edits[@]}"
-  for t in "${TARGETS[@]}"; do
+  for t in "${build[@]}"; do
     say "resolving k8s.io/kubernetes/cmd/$t"
     go get "k8s.io/kubernetes/cmd/${t}@${K8S_VERSION}" 2>&1 | tail -n 3 >&2
   done
@@ -61,10 +66,10 @@ if ! { [[ -x "$OUT/kube-apiserver" && -x "$OUT/kube-controller-manager" && -x "$
   vx="$vx -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/component-base/version.gitTreeState=clean"
   vx="$vx -X k8s.io/component-base/version.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   vx="$vx ${vx//component-base\/version/client-go\/pkg\/version}"
-  pkgs=(); for t in "${TARGETS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$t"); done
-  say "building ${TARGETS[*]} (a cold build takes a while on 2 cores)"
+  pkgs=(); for t in "${build[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$t"); done
+  say "building ${build[*]} (a cold build takes a while on 2 cores)"
   go build -trimpath -ldflags "-s -w $vx" -o "$work/out/" "${pkgs[@]}"
-  for t in "${TARGETS[@]}"; do mv "$work/out/$t" "$OUT/$t"; done
+  for t in "${build[@]}"; do mv "$work/out/$t" "$OUT/$t"; done
   say "kubernetes built after $((SECONDS - start)) s"
 fi
 
@@ -79,5 +84,6 @@ if [[ ! -x "$OUT/etcd" || "${FORCE:-0}" == 1 ]]; then
   mv "$work/etcd-bin" "$OUT/etcd"
 fi
 
+bash "$HERE/node-build.sh" >/dev/null
 say "done in $((SECONDS - start)) s: $OUT"
 echo "$OUT"

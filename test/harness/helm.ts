@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './control-plane.ts';
+import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 
 export const CHART_DIR = join(repoRoot(), 'deploy', 'helm', 'sealed-secrets');
 

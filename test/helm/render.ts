@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot } from '../harness/control-plane.ts';
+import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { CHART_DIR, type Helm, type HelmResult } from '../harness/helm.ts';
 
 export const RELEASE = 'sealed-secrets';

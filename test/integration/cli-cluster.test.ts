@@ -7,15 +7,15 @@
  *
  * Without network namespaces (not root, no iproute2) only the specs that need no proxy run.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, useCluster } from '../harness/cluster.ts';
 import { startController, type ControllerProcess } from '../harness/controller.ts';
 import { createNetns, exposeController, netnsUnavailable, startControllerIn, type Netns } from '../harness/netns.ts';
+import { upstreamKubeseal } from '../harness/upstream-kubeseal.ts';
 import { runKubeseal, type CliResult } from '../run-cli.ts';
 import { parsePrivateKey } from '../../shared/keys.ts';
 import { readSealedSecret } from '../../shared/kube.ts';
@@ -347,58 +347,3 @@ describe('without the service proxy: the certificate from the ConfigMap', () => 
     expect(JSON.parse(sealed.stdout.toString())).toMatchObject({ kind: 'SealedSecret', metadata: { name: 'from-configmap' } });
   });
 });
-
-// ---- upstream kubeseal ---------------------------------------------------------------------
-
-const UPSTREAM_VERSION = 'v0.36.6';
-
-function findGo(): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/local/go/bin']) {
-    const candidate = join(dir, 'go');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/**
- * Upstream's kubeseal, built once with `go install` into the cache scripts/cluster-build.sh uses
- * (never into the repository). Undefined, with the reason, when Go is missing or the build fails.
- */
-async function upstreamKubeseal(): Promise<{ path?: string; why: string }> {
-  const root = process.env.SEALED_SECRETS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sealed-secrets-ts');
-  const dir = join(root, 'bin', `upstream-kubeseal-${UPSTREAM_VERSION}`);
-  const path = join(dir, 'kubeseal');
-  try {
-    accessSync(path, constants.X_OK);
-    return { path, why: '' };
-  } catch {
-    // build it below
-  }
-  const go = findGo();
-  if (!go) return { why: 'Go is not installed (needed to build it with go install)' };
-  mkdirSync(dir, { recursive: true });
-  const gobin = mkdtempSync(join(dir, '.build-'));
-  const started = Date.now();
-  console.log(`[cli-cluster] building upstream kubeseal ${UPSTREAM_VERSION} with go install (once; cached in ${dir})`);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      execFile(go, ['install', `github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@${UPSTREAM_VERSION}`], {
-        env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', CGO_ENABLED: '0', GOBIN: gobin },
-        timeout: 840_000,
-        maxBuffer: 16 * 1024 * 1024,
-      }, (error, _stdout, stderr) => (error ? reject(new Error(stderr.trim().split('\n').slice(-3).join(' ') || error.message)) : resolve()));
-    });
-    renameSync(join(gobin, 'kubeseal'), path);
-    console.log(`[cli-cluster] built upstream kubeseal in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    return { path, why: '' };
-  } catch (error) {
-    return { why: `go install failed: ${(error as Error).message}` };
-  } finally {
-    rmSync(gobin, { recursive: true, force: true });
-  }
-}

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { ApiException, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startOwnControlPlane, useCluster } from '../harness/cluster.ts';
-import { repoRoot, startControlPlane, sweepStaleTempDirs, type ControlPlane } from '../harness/control-plane.ts';
+import { repoRoot, startControlPlane, sweepStaleTempDirs, type ControlPlane } from '../../scripts/cluster/control-plane.ts';
 
 const cluster = useCluster();
 const core = cluster.kc.makeApiClient(CoreV1Api);

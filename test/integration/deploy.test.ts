@@ -21,7 +21,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../controller/config.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
-import { repoRoot } from '../harness/control-plane.ts';
+import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startController, type ControllerProcess } from '../harness/controller.ts';
 import { readFixture } from '../fixtures/fixtures.ts';
 import { apply, getSealed, getSecret, kubectlJson, seal, synced, text } from './kube.ts';

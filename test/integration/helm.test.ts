@@ -12,7 +12,7 @@ import type { V1Deployment, V1Probe } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startOwnControlPlane, useCluster, type ControlPlane } from '../harness/cluster.ts';
-import { repoRoot } from '../harness/control-plane.ts';
+import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startController, type ControllerProcess } from '../harness/controller.ts';
 import { CHART_DIR, ensureHelm, type Helm } from '../harness/helm.ts';
 import { NAME, NAMESPACE, RELEASE, objects, render as renderWith, type KubeObject } from '../helm/render.ts';

@@ -4,25 +4,22 @@
  * namespace controller), each a child process on free loopback ports, all state in one fresh
  * directory. No containers, no kubelet: nothing runs pods.
  *
- * Authentication is by client certificate from a throw-away CA (test/harness/pki.ts); the admin is
+ * Authentication is by client certificate from a throw-away CA (scripts/cluster/pki.ts); the admin is
  * CN=admin, O=system:masters. Authorization is RBAC only, so any other identity is refused until
  * a test binds it a role.
  *
- * Children never outlive this Node process: on Linux each is started through
- * `setpriv --pdeathsig SIGKILL`, so the kernel kills it when its parent dies however that happens
- * (even SIGKILL); on top of that, exit and signal handlers kill whatever is still registered.
+ * Children never outlive this Node process (scripts/cluster/processes.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
-import { constants as osConstants, tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { freePort, isPidAlive, isRunning, logTail, ownDir, releaseDir, startProcess, stopProcess, waitUntil, type Managed } from './processes.ts';
 import { createCertificateAuthority, issueCertificate, writeKubeconfig, type CertificateAndKey } from './pki.ts';
 
 /** The repository's crds/ directory. */
@@ -83,6 +80,14 @@ export interface ControlPlaneOptions {
   readonly stepTimeoutMs?: number;
   /** Progress messages. */
   readonly log?: (message: string) => void;
+  /**
+   * Serve a node (scripts/cluster/node.ts) too: the API server advertises `advertiseAddress`
+   * (where the node's forwarder listens, on the API server's port) for the `kubernetes` Service,
+   * has it in its serving certificate, admits pods with ServiceAccount tokens, authorizes
+   * kubelets (Node,RBAC) and reaches them by InternalIP; the controller manager runs every
+   * controller (Deployments, ReplicaSets, endpoints, service accounts, disruption...).
+   */
+  readonly forNode?: { readonly advertiseAddress: string };
 }
 
 export interface ControlPlanePids {
@@ -104,159 +109,6 @@ export interface ControlPlane extends ClusterClient {
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 90_000;
-const STOP_GRACE_MS = 10_000;
-const LOG_TAIL_LINES = 25;
-
-// ---- process ownership ---------------------------------------------------------------------
-
-/**
- * Processes and directories owned by control planes of this Node process. Module-level on
- * purpose: the exit and signal handlers must reach them however the process ends.
- */
-const owned = { processes: new Set<ChildProcess>(), dirs: new Set<string>(), handlersInstalled: false };
-
-function killOwnedNow(signal: NodeJS.Signals): void {
-  for (const child of owned.processes) {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  }
-}
-
-function installExitHandlers(): void {
-  if (owned.handlersInstalled) return;
-  owned.handlersInstalled = true;
-  process.on('exit', () => {
-    killOwnedNow('SIGKILL');
-    for (const dir of owned.dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-  });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      killOwnedNow('SIGTERM');
-      // Die as the signal would have made us, unless someone else handles it; exiting (rather
-      // than re-raising) runs the 'exit' handler above, which also removes the directories.
-      if (process.listenerCount(signal) === 0) process.exit(128 + osConstants.signals[signal]);
-    });
-  }
-}
-
-function findOnPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-const SETPRIV = process.platform === 'linux' ? findOnPath('setpriv') : null;
-
-/** The command line that runs `binary` so the kernel kills it when this process dies. */
-export function tiedToParent(binary: string, args: readonly string[]): [string, string[]] {
-  return SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', binary, ...args]] : [binary, [...args]];
-}
-
-interface Managed {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly logPath: string;
-  readonly exited: Promise<void>;
-}
-
-function startProcess(name: string, binary: string, args: readonly string[], logPath: string): Managed {
-  const fd = openSync(logPath, 'a');
-  writeFileSync(fd, `\n=== ${new Date().toISOString()} ${binary} ${args.join(' ')}\n`);
-  const [command, commandArgs] = tiedToParent(binary, args);
-  let child: ChildProcess;
-  try {
-    child = spawn(command, commandArgs, { stdio: ['ignore', fd, fd] });
-  } finally {
-    closeSync(fd);
-  }
-  installExitHandlers();
-  owned.processes.add(child);
-  const exited = new Promise<void>((resolveExit) => {
-    child.once('exit', () => {
-      owned.processes.delete(child);
-      resolveExit();
-    });
-    child.once('error', (error) => {
-      owned.processes.delete(child);
-      writeFileSync(logPath, `spawn failed: ${error.message}\n`, { flag: 'a' });
-      resolveExit();
-    });
-  });
-  return { name, child, logPath, exited };
-}
-
-function isRunning(managed: Managed): boolean {
-  return managed.child.exitCode === null && managed.child.signalCode === null && managed.child.pid !== undefined;
-}
-
-async function stopProcess(managed: Managed | null): Promise<void> {
-  if (!managed || !isRunning(managed)) return;
-  managed.child.kill('SIGTERM');
-  const timedOut = await Promise.race([managed.exited.then(() => false), sleep(STOP_GRACE_MS, true)]);
-  if (timedOut && isRunning(managed)) {
-    managed.child.kill('SIGKILL');
-    await managed.exited;
-  }
-}
-
-function logTail(managed: Managed): string {
-  let text: string;
-  try {
-    text = readFileSync(managed.logPath, 'utf8');
-  } catch {
-    return `(no log at ${managed.logPath})`;
-  }
-  const lines = text.trimEnd().split('\n').slice(-LOG_TAIL_LINES);
-  return `--- last lines of ${managed.logPath} ---\n${lines.join('\n')}`;
-}
-
-function describeExit(managed: Managed): string {
-  const { exitCode, signalCode } = managed.child;
-  return signalCode ? `was killed by ${signalCode}` : `exited with code ${exitCode}`;
-}
-
-// ---- waiting -------------------------------------------------------------------------------
-
-/**
- * Polls `check` until it returns true. Fails early when one of `watched` exits, and on timeout
- * with the last error `check` threw.
- */
-async function waitUntil(what: string, timeoutMs: number, watched: readonly Managed[], check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (let attempt = 0; ; attempt++) {
-    for (const managed of watched) {
-      if (!isRunning(managed)) throw new Error(`${managed.name} ${describeExit(managed)} while waiting for ${what}`);
-    }
-    try {
-      if (await check()) return;
-      lastError = '';
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
-    }
-    await sleep(attempt < 20 ? 100 : 500);
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface TlsClient {
   readonly ca: string;
@@ -415,15 +267,6 @@ function checkBinaries(binDir: string, names: readonly string[]): void {
 const TEMP_PREFIX = 'sealed-secrets-cp-';
 const OWNER_FILE = 'owner.pid';
 
-function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes temporary directories left by owners that were SIGKILLed (the one way to end a process
  * that leaves no chance to clean up); their processes already died with them.
@@ -469,8 +312,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   checkBinaries(binDir, ['etcd', 'kube-apiserver', 'kubectl', ...(options.withControllerManager ? ['kube-controller-manager'] : [])]);
 
   const dir = prepareDir(options.dir);
-  installExitHandlers();
-  owned.dirs.add(dir);
+  ownDir(dir);
   const pkiDir = join(dir, 'pki');
   const logDir = join(dir, 'logs');
   mkdirSync(pkiDir);
@@ -504,7 +346,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       commonName: 'kube-apiserver',
       usage: 'server',
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      ipAddresses: ['127.0.0.1', '10.0.0.1', ...(options.forNode ? [options.forNode.advertiseAddress] : [])],
     });
     const admin = issueCertificate(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
     const serviceAccountKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -517,6 +359,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     pkiFile('ca.key', ca.key);
     const servingCertPath = pkiFile('apiserver.crt', serving.cert);
     const servingKeyPath = pkiFile('apiserver.key', serving.key);
+    const adminCertPath = pkiFile('admin.crt', admin.cert);
+    const adminKeyPath = pkiFile('admin.key', admin.key);
     const saKeyPath = pkiFile('sa.key', serviceAccountKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     const saPubPath = pkiFile('sa.pub', serviceAccountKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString());
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -552,20 +396,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       '--bind-address=127.0.0.1',
       `--secure-port=${apiPort}`,
       // The `kubernetes` Service's endpoints need a routable address; nothing here uses them.
-      '--advertise-address=127.0.0.1',
-      '--endpoint-reconciler-type=none',
+      ...(options.forNode ? [`--advertise-address=${options.forNode.advertiseAddress}`] : ['--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none']),
       `--cert-dir=${pkiDir}`,
       `--tls-cert-file=${servingCertPath}`,
       `--tls-private-key-file=${servingKeyPath}`,
       `--client-ca-file=${caCertPath}`,
-      '--authorization-mode=RBAC',
+      options.forNode ? '--authorization-mode=Node,RBAC' : '--authorization-mode=RBAC',
       '--anonymous-auth=false',
       '--service-cluster-ip-range=10.0.0.0/24',
       '--service-account-issuer=https://kubernetes.default.svc',
       `--service-account-key-file=${saPubPath}`,
       `--service-account-signing-key-file=${saKeyPath}`,
-      // There is no controller to create each namespace's `default` ServiceAccount.
-      '--disable-admission-plugins=ServiceAccount',
+      ...(options.forNode
+        ? [
+            '--kubelet-preferred-address-types=InternalIP',
+            `--kubelet-client-certificate=${adminCertPath}`,
+            `--kubelet-client-key=${adminKeyPath}`,
+          ]
+        : // There is no controller to create each namespace's `default` ServiceAccount.
+          ['--disable-admission-plugins=ServiceAccount']),
       '--allow-privileged=true',
       '--profiling=false',
       // On SIGTERM, end open watches after 1 s instead of waiting ~60 s for clients to close them.
@@ -609,14 +458,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }
 
     // kube-controller-manager: only the garbage collector and the namespace controller.
-    if (options.withControllerManager) {
+    if (options.withControllerManager || options.forNode) {
       const kcmDir = join(dir, 'kube-controller-manager');
       mkdirSync(kcmDir);
       const kcmArgs = [
         `--kubeconfig=${kubeconfigPath}`,
         // Its own HTTPS port only answers the /healthz probe (always allowed): no delegated authn/z.
         '--authentication-skip-lookup=true',
-        '--controllers=garbagecollector,namespace',
+        ...(options.forNode
+          ? ['--controllers=*', `--cluster-signing-cert-file=${caCertPath}`, `--cluster-signing-key-file=${join(pkiDir, 'ca.key')}`, '--concurrent-deployment-syncs=2']
+          : ['--controllers=garbagecollector,namespace']),
         '--use-service-account-credentials=false',
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
@@ -671,7 +522,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         stopped ??= (async () => {
           await stopAll();
           rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-          owned.dirs.delete(dir);
+          releaseDir(dir);
         })();
         return stopped;
       },
@@ -682,7 +533,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const failure = withLogs(error, started);
     await stopAll();
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-    owned.dirs.delete(dir);
+    releaseDir(dir);
     throw failure;
   }
 }

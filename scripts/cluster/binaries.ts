@@ -1,6 +1,6 @@
 /**
- * Finds (building if needed) the control plane's binaries through scripts/cluster-build.sh, which
- * prints their directory on the last line of its stdout. A cached build answers in milliseconds;
+ * Finds (building if needed) the cluster's binaries through scripts/cluster-build.sh and
+ * scripts/node-build.sh, which print their directory on the last line of their stdout. A cached build answers in milliseconds;
  * a cold one takes minutes, with progress on stderr.
  */
 import { spawn } from 'node:child_process';
@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { repoRoot } from './control-plane.ts';
 
 export async function ensureBinaries(): Promise<string> {
-  const script = join(repoRoot(), 'scripts', 'cluster-build.sh');
+  return runBuildScript('cluster-build.sh');
+}
+
+/** containerd's directory (scripts/node-build.sh, which also installs runc and the CNI plugins). */
+export async function ensureContainerd(): Promise<string> {
+  return runBuildScript('node-build.sh');
+}
+
+async function runBuildScript(name: string): Promise<string> {
+  const script = join(repoRoot(), 'scripts', name);
   return new Promise((resolveDir, reject) => {
     const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';

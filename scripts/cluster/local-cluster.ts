@@ -8,15 +8,20 @@
  *   daemon.log   its output (progress, errors)
  *   state.json   written by the daemon once the control plane is ready (LocalCluster)
  *   kubeconfig   the admin kubeconfig
- *   run/         the control plane's directory: pki/, etcd/, logs/
+ *   run/         the control plane's directory: pki/, etcd/, logs/ (with --node: the node's, which
+ *                holds the control plane's in control-plane/)
+ *   node.json    with --node: what the node leaves on the host, so that `down` can remove it even
+ *                after the daemon was killed
  * The control plane's processes die with the daemon (see control-plane.ts).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureBinaries } from './binaries.ts';
-import { clusterClient, repoRoot, startControlPlane, type ControlPlanePids } from './control-plane.ts';
+import { ensureBinaries, ensureContainerd } from './binaries.ts';
+import { clusterClient, repoRoot, startControlPlane, type ControlPlane, type ControlPlanePids } from './control-plane.ts';
+import { startNodeCluster, sweepNode, type NodeCluster, type NodeResidue } from './node.ts';
+import { commandLineOf, isPidAlive } from './processes.ts';
 
 export const LOCAL_CLUSTER_DIR = join(repoRoot(), '.cluster');
 const paths = {
@@ -25,10 +30,14 @@ const paths = {
   state: join(LOCAL_CLUSTER_DIR, 'state.json'),
   kubeconfig: join(LOCAL_CLUSTER_DIR, 'kubeconfig'),
   run: join(LOCAL_CLUSTER_DIR, 'run'),
+  /** What a node leaves on the host (NodeResidue), for `down` after a daemon that was killed. */
+  node: join(LOCAL_CLUSTER_DIR, 'node.json'),
 };
 const DAEMON_SCRIPT = join(repoRoot(), 'scripts', 'cluster.ts');
 const DAEMON_ARG = 'daemon';
 const START_TIMEOUT_MS = 180_000;
+/** With a node: may build the image first, imports it, waits for kubelet. */
+const NODE_START_TIMEOUT_MS = 900_000;
 const STOP_TIMEOUT_MS = 30_000;
 
 export interface LocalCluster {
@@ -45,6 +54,8 @@ export interface LocalCluster {
   readonly pids: ControlPlanePids;
   /** Milliseconds the control plane took to start. */
   readonly startupMs: number;
+  /** The kubelet node's name, when started with a node. */
+  readonly nodeName?: string;
 }
 
 export interface EnsureResult extends LocalCluster {
@@ -54,6 +65,8 @@ export interface EnsureResult extends LocalCluster {
 
 export interface LocalClusterOptions {
   readonly log?: (message: string) => void;
+  /** Also a kubelet node running pods, with the controller image loaded (scripts/cluster/node.ts). */
+  readonly node?: boolean;
 }
 
 function readPid(): number | null {
@@ -67,17 +80,9 @@ function readPid(): number | null {
 
 /** True if `pid` is alive and, where /proc tells, is our daemon (pids get reused). */
 function isDaemon(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.includes(DAEMON_SCRIPT) && argv.includes(DAEMON_ARG);
-  } catch {
-    return process.platform !== 'linux';
-  }
+  const argv = commandLineOf(pid);
+  if (argv === null) return isPidAlive(pid) && process.platform !== 'linux';
+  return argv.includes(DAEMON_SCRIPT) && argv.includes(DAEMON_ARG);
 }
 
 function readState(): LocalCluster | null {
@@ -96,8 +101,14 @@ function logTail(lines = 30): string {
   }
 }
 
-function removeState(): void {
-  for (const file of [paths.state, paths.kubeconfig, paths.pid]) rmSync(file, { force: true });
+/** Removes .cluster/'s state and, if a node's owner died without cleaning up, what it left. */
+async function removeState(): Promise<void> {
+  try {
+    await sweepNode(JSON.parse(readFileSync(paths.node, 'utf8')) as NodeResidue);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  for (const file of [paths.state, paths.kubeconfig, paths.pid, paths.node]) rmSync(file, { force: true });
   rmSync(paths.run, { recursive: true, force: true, maxRetries: 3 });
 }
 
@@ -117,7 +128,10 @@ export async function ensureLocalCluster(options: LocalClusterOptions = {}): Pro
   const runningPid = readPid();
   if (runningPid !== null && isDaemon(runningPid)) {
     // Running, or still starting (another `up` spawned it): wait for its state either way.
-    const state = await waitForState(runningPid);
+    const state = await waitForState(runningPid, options.node ? NODE_START_TIMEOUT_MS : START_TIMEOUT_MS);
+    if (options.node && !state.nodeName) {
+      throw new Error('a local control plane without a node is running: run `npm run cluster:down` first, then `npm run cluster:up -- --node`');
+    }
     const readyz = await clusterClient({ ...state, dir: state.dir }).kubectl(['get', '--raw', '/readyz'], { timeoutMs: 10_000 });
     if (readyz.code !== 0) {
       throw new Error(
@@ -127,14 +141,15 @@ export async function ensureLocalCluster(options: LocalClusterOptions = {}): Pro
     }
     return { ...state, started: false };
   }
-  removeState(); // leftovers of a daemon that died
+  await removeState(); // leftovers of a daemon that died
 
   const binDir = await ensureBinaries();
+  const daemonArgs = options.node ? [binDir, await ensureContainerd()] : [binDir];
   mkdirSync(LOCAL_CLUSTER_DIR, { recursive: true });
   const logFd = openSync(paths.log, 'w');
   let pid: number | undefined;
   try {
-    const daemon = spawn(process.execPath, [DAEMON_SCRIPT, DAEMON_ARG, binDir], {
+    const daemon = spawn(process.execPath, [DAEMON_SCRIPT, DAEMON_ARG, ...daemonArgs], {
       cwd: repoRoot(),
       detached: true, // own session: survives the terminal and the npm process that started it
       stdio: ['ignore', logFd, logFd],
@@ -146,23 +161,23 @@ export async function ensureLocalCluster(options: LocalClusterOptions = {}): Pro
   }
   if (pid === undefined) throw new Error(`could not start the cluster daemon:\n${logTail()}`);
   writeFileSync(paths.pid, `${pid}\n`);
-  log(`starting a local control plane (daemon pid ${pid}, log ${paths.log})`);
-  return { ...(await waitForState(pid)), started: true };
+  log(`starting a local ${options.node ? 'one-node cluster' : 'control plane'} (daemon pid ${pid}, log ${paths.log})`);
+  return { ...(await waitForState(pid, options.node ? NODE_START_TIMEOUT_MS : START_TIMEOUT_MS)), started: true };
 }
 
-async function waitForState(pid: number): Promise<LocalCluster> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+async function waitForState(pid: number, timeoutMs: number): Promise<LocalCluster> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const state = readState();
     if (state?.daemonPid === pid) return state;
     if (!isDaemon(pid)) {
       const tail = logTail();
-      removeState();
+      await removeState();
       throw new Error(`the local control plane failed to start; last lines of ${paths.log}:\n${tail}`);
     }
     await sleep(200);
   }
-  throw new Error(`the local control plane did not start within ${START_TIMEOUT_MS / 1000} s; see ${paths.log}, then run \`npm run cluster:down\``);
+  throw new Error(`the local control plane did not start within ${timeoutMs / 1000} s; see ${paths.log}, then run \`npm run cluster:down\``);
 }
 
 /** Stops the local cluster and removes its files (daemon.log stays). Returns false if none ran. */
@@ -176,7 +191,7 @@ export async function stopLocalCluster(): Promise<boolean> {
     // Its children die with it (parent-death signal), so killing the daemon is enough.
     if (isDaemon(pid)) process.kill(pid, 'SIGKILL');
   }
-  removeState();
+  await removeState();
   return running;
 }
 
@@ -184,9 +199,16 @@ export async function stopLocalCluster(): Promise<boolean> {
  * Body of the daemon process (`node scripts/cluster.ts daemon <binDir>`): starts the control
  * plane, publishes it in .cluster/, and stops it on SIGTERM, SIGINT or SIGHUP.
  */
-export async function runLocalClusterDaemon(binDir: string): Promise<void> {
+export async function runLocalClusterDaemon(binDir: string, containerdDir?: string): Promise<void> {
   const log = (message: string) => console.log(`${new Date().toISOString()} ${message}`);
-  const plane = await startControlPlane({ binDir, withControllerManager: true, dir: paths.run, log });
+  let node: NodeCluster | null = null;
+  let plane: ControlPlane;
+  if (containerdDir) {
+    node = await startNodeCluster({ binDir, containerdDir, dir: paths.run, log, onResidue: (residue) => writeFileSync(paths.node, `${JSON.stringify(residue)}\n`) });
+    plane = node.plane;
+  } else {
+    plane = await startControlPlane({ binDir, withControllerManager: true, dir: paths.run, log });
+  }
   copyFileSync(plane.kubeconfigPath, paths.kubeconfig);
   const state: LocalCluster = {
     kubeconfigPath: paths.kubeconfig,
@@ -196,7 +218,8 @@ export async function runLocalClusterDaemon(binDir: string): Promise<void> {
     dir: plane.dir,
     daemonPid: process.pid,
     pids: plane.pids(),
-    startupMs: plane.timings.total ?? 0,
+    startupMs: (node ?? plane).timings.total ?? 0,
+    ...(node ? { nodeName: node.nodeName } : {}),
   };
   writeFileSync(paths.state, `${JSON.stringify(state, null, 2)}\n`);
 
@@ -206,8 +229,8 @@ export async function runLocalClusterDaemon(binDir: string): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    await plane.stop();
-    for (const file of [paths.state, paths.kubeconfig, paths.pid]) rmSync(file, { force: true });
+    await (node ?? plane).stop();
+    for (const file of [paths.state, paths.kubeconfig, paths.pid, paths.node]) rmSync(file, { force: true });
     clearInterval(keepAlive);
     log('stopped');
     process.exit(0);
