@@ -199,12 +199,22 @@ export async function sweepNode(residue: NodeResidue): Promise<void> {
   }
 }
 
-function moveToCgroup(pid: number, cgroup: string): void {
+/** Creates `cgroup` in every hierarchy; a new v1 cpuset takes no task until it has cpus and mems. */
+function makeCgroup(cgroup: string): void {
   for (const hierarchy of cgroupHierarchies()) {
     const path = join(hierarchy, cgroup);
     mkdirSync(path, { recursive: true });
-    writeFileSync(join(path, 'cgroup.procs'), `${pid}\n`);
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if (existsSync(join(path, file)) && readFileSync(join(path, file), 'utf8').trim() === '') {
+        writeFileSync(join(path, file), readFileSync(join(hierarchy, file), 'utf8'));
+      }
+    }
   }
+}
+
+function moveToCgroup(pid: number, cgroup: string): void {
+  makeCgroup(cgroup);
+  for (const hierarchy of cgroupHierarchies()) writeFileSync(join(hierarchy, cgroup, 'cgroup.procs'), `${pid}\n`);
 }
 
 /** Starts the control plane and one node; on failure stops whatever started, with log tails. */
@@ -329,7 +339,7 @@ export async function startNodeCluster(options: NodeClusterOptions): Promise<Nod
     // ---- kubelet
     const kubeletDir = join(dir, 'kubelet');
     mkdirSync(kubeletDir, { recursive: true });
-    for (const hierarchy of cgroupHierarchies()) mkdirSync(join(hierarchy, cgroup), { recursive: true });
+    makeCgroup(cgroup);
     const kubeletConfig = join(dir, 'kubelet.yaml');
     writeFileSync(kubeletConfig, stringify({
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
