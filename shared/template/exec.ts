@@ -344,7 +344,8 @@ export function execute(
   function evalFunction(dot: AnyValue, node: Extract<ArgNode, { type: 'identifier' }>, cmd: { pos: number; text?: string }, args: ArgNode[], final: AnyValue | typeof NOFINAL, vars: Var[]): AnyValue {
     at(node);
     const name = node.ident;
-    const f = BUILTINS[name] ?? funcs[name];
+    const f = funcs[name] ?? BUILTINS[name];
+    const isBuiltin = funcs[name] === undefined;
     if (!f) return errorf(`${JSON.stringify(name)} is not a defined function`);
     const argNodes = args.slice(1);
     const numIn = argNodes.length + (final !== NOFINAL ? 1 : 0);
@@ -353,7 +354,7 @@ export function execute(
       if (numIn < numFixed) errorf(`wrong number of args for ${name}: want at least ${numFixed} got ${numIn}`);
     } else if (numIn !== numFixed) errorf(`wrong number of args for ${name}: want ${numFixed} got ${numIn}`);
 
-    if (name === 'and' || name === 'or') {
+    if (isBuiltin && (name === 'and' || name === 'or')) {
       let v: AnyValue = MISSING;
       for (const a of argNodes) {
         v = evalArg(dot, 'reflect.Value', a, vars);
