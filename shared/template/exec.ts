@@ -344,8 +344,8 @@ export function execute(
   function evalFunction(dot: AnyValue, node: Extract<ArgNode, { type: 'identifier' }>, cmd: { pos: number; text?: string }, args: ArgNode[], final: AnyValue | typeof NOFINAL, vars: Var[]): AnyValue {
     at(node);
     const name = node.ident;
-    const f = funcs[name] ?? BUILTINS[name];
-    const isBuiltin = funcs[name] === undefined;
+    const isBuiltin = !Object.hasOwn(funcs, name);
+    const f = isBuiltin ? (Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined) : funcs[name];
     if (!f) return errorf(`${JSON.stringify(name)} is not a defined function`);
     const argNodes = args.slice(1);
     const numIn = argNodes.length + (final !== NOFINAL ? 1 : 0);
@@ -583,7 +583,8 @@ function builtinSlice(item: AnyValue, idx: AnyValue[]): AnyValue {
 
 function evalArgs(args: AnyValue[]): string {
   if (args.length === 1 && typeof args[0] === 'string') return args[0];
-  return sprint(args.map((a) => (a === MISSING ? '<no value>' : a)));
+  // text/template's printableValue: a nil argument prints as "<no value>" here.
+  return sprint(args.map((a) => (a === MISSING || a === null ? '<no value>' : a)));
 }
 
 const HEXU = '0123456789ABCDEF';

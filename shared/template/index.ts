@@ -59,7 +59,7 @@ export type RenderResult =
   | { ok: true; data: Record<string, Uint8Array> }
   | { ok: false; errors: TemplateKeyError[] };
 
-const hasFunction = (funcs: Record<string, unknown>) => (name: string): boolean => name in funcs || name in BUILTINS;
+const hasFunction = (funcs: Record<string, unknown>) => (name: string): boolean => Object.hasOwn(funcs, name) || Object.hasOwn(BUILTINS, name);
 
 export function renderTemplateData(input: RenderInput): RenderResult {
   const limits = { ...DEFAULT_TEMPLATE_LIMITS, ...input.limits };

@@ -238,7 +238,7 @@ function lex(input: string): Item[] {
         while (isAlnum(input[pos])) advance(1);
         const word = input.slice(start, pos);
         if (!atTerminator()) return fail(`bad character ${goRuneDesc(input[pos]!)}`);
-        if (KEYWORDS[word] && word !== '.') emit(KEYWORDS[word]!);
+        if (Object.hasOwn(KEYWORDS, word) && word !== '.') emit(KEYWORDS[word]!);
         else if (word === 'true' || word === 'false') emit('bool');
         else emit('identifier');
         continue;
@@ -437,7 +437,7 @@ export function parse(name: string, text: string, opts: ParseOptions): Map<strin
       case 'error': return it.val;
       case 'leftDelim': case 'rightDelim': return `"${it.val}"`;
     }
-    if (KEYWORDS[it.val] && it.typ !== 'identifier' && it.typ !== 'dot') return `<${it.val}>`;
+    if (Object.hasOwn(KEYWORDS, it.val) && it.typ !== 'identifier' && it.typ !== 'dot') return `<${it.val}>`;
     return it.val.length > 10 ? JSON.stringify(it.val.slice(0, 10) + '...') : JSON.stringify(it.val);
   };
   const unexpected = (it: Item, context: string): never => {

@@ -287,7 +287,7 @@ const decOps: Record<string, (a: Dec, b: Dec) => Dec> = {
     if (b.c === 0n) throw new FuncError('decimal division by 0');
     const prec = 16;
     // q = a/b scaled to 10^-prec
-    const shift = prec + b.e - a.e;
+    const shift = a.e - b.e + prec;
     let num = a.c;
     let den = b.c;
     if (shift >= 0) num *= 10n ** BigInt(shift);
@@ -501,7 +501,7 @@ export function parseDuration(s0: string): bigint | undefined {
     s = s.slice(m[0].length);
     const u = /^[^\d.]+/.exec(s);
     if (!u) return undefined;
-    const unit = UNITS[u[0]];
+    const unit = Object.hasOwn(UNITS, u[0]) ? UNITS[u[0]] : undefined;
     if (unit === undefined) return undefined;
     s = s.slice(u[0].length);
     const whole = BigInt(m[1] || '0');
