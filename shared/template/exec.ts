@@ -5,7 +5,7 @@
 // Go prints a value, this prints its type.
 import { WidthLimit, compareGoStrings, formatValue, sprint, sprintf, sprintln } from './fmt.ts';
 import type { ArgNode, CommandNode, ControlNode, Node, NumberValue, PipeNode, Tree } from './parse.ts';
-import { GoInt, GoMap, GoSemver, GoSlice, GoTime, MISSING, decodeRune, goToText, int, isPrint, isTrue, typeName } from './value.ts';
+import { GoInt, GoMap, GoSemver, GoSlice, GoTime, MISSING, decodeRune, goToText, int, isPrint, isTrue, kindName, typeName } from './value.ts';
 import type { AnyValue, GoValue } from './value.ts';
 
 export class TemplateExecError extends Error {}
@@ -498,21 +498,24 @@ function basicKind(v: AnyValue): Kind {
 }
 
 function eqOne(a: AnyValue, b: AnyValue): boolean {
-  const k1 = basicKind(a);
-  const k2 = basicKind(b);
+  // Go's basicKind gives maps, slices and structs the same "invalid" kind as nil.
+  const kind = (v: AnyValue): Kind => (basicKind(v) === 'other' ? 'invalid' : basicKind(v));
+  const isNilV = (v: AnyValue): boolean => v === MISSING || v === null;
+  const k1 = kind(a);
+  const k2 = kind(b);
   if (k1 !== k2) {
     if ((k1 === 'int' && k2 === 'uint') || (k1 === 'uint' && k2 === 'int')) return (a as GoInt).v === (b as GoInt).v;
-    if (k1 !== 'invalid' && k2 !== 'invalid') throw new FuncError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
+    if (!isNilV(a) && !isNilV(b)) throw new FuncError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
     return false;
   }
   switch (k1) {
     case 'bool': case 'float': case 'string': return a === b;
     case 'int': case 'uint': return (a as GoInt).v === (b as GoInt).v;
-    case 'invalid': return true;
   }
+  if (isNilV(a) || isNilV(b)) return isNilV(a) === isNilV(b);
+  if (kindName(a) !== kindName(b)) throw new FuncError(`non-comparable types: ${typeName(a)}, ${typeName(b)}`);
   if (a instanceof GoSlice || a instanceof GoMap) throw new FuncError(`non-comparable type: ${typeName(a)}`);
-  if (b instanceof GoSlice || b instanceof GoMap) throw new FuncError(`non-comparable types: ${typeName(a)}: ${typeName(b)}`);
-  if (typeName(a) !== typeName(b)) throw new FuncError(`incompatible types for comparison: ${typeName(a)} and ${typeName(b)}`);
+  if (typeName(a) !== typeName(b)) return false;
   if (a instanceof GoTime && b instanceof GoTime) return a.unixNano === b.unixNano && a.offsetSec === b.offsetSec && a.zone === b.zone;
   return a === b;
 }
@@ -668,7 +671,6 @@ export const BUILTINS: FuncMap = {
     params: [V],
     variadic: V,
     fn: ([a, ...rest]) => {
-      if (a instanceof GoSlice || a instanceof GoMap) throw new FuncError(`non-comparable type: ${typeName(a)}`);
       if (rest.length === 0) throw new FuncError('missing argument for comparison');
       for (const b of rest) if (eqOne(a!, b)) return true;
       return false;

@@ -673,6 +673,10 @@ function compileRegex(pattern: string, global: boolean): RegExp {
   if (/\\[1-9]/.test(p)) throw new FuncError('error parsing regexp: invalid escape sequence');
   if (/\(\?[=!<]/.test(p) && !/\(\?P?</.test(p)) throw new FuncError('error parsing regexp: invalid or unsupported Perl syntax');
   p = p.replace(/\(\?P</g, '(?<');
+  p = p.replace(/\[:(\^?)(alnum|alpha|ascii|blank|cntrl|digit|graph|lower|print|punct|space|upper|word|xdigit):\]/g, (_, neg: string, name: string) => {
+    if (neg) throw new FuncError('regexp: negated POSIX classes are not supported');
+    return POSIX[name]!;
+  });
   if (/(\([^()]*[+*][^()]*\)|\[[^\]]*\][+*])[+*{]/.test(p)) throw new FuncError('regexp: nested quantifiers are refused (no linear-time engine)');
   // Go's \s is [\t\n\f\r ]; JS's includes Unicode spaces.
   p = p.replace(/(^|[^\\])\\s/g, '$1[\\t\\n\\f\\r ]').replace(/(^|[^\\])\\S/g, '$1[^\\t\\n\\f\\r ]');
@@ -683,10 +687,16 @@ function compileRegex(pattern: string, global: boolean): RegExp {
   }
 }
 
+const POSIX: Record<string, string> = {
+  alnum: '0-9A-Za-z', alpha: 'A-Za-z', ascii: '\\x00-\\x7f', blank: '\\t ', cntrl: '\\x00-\\x1f\\x7f', digit: '0-9',
+  graph: '!-~', lower: 'a-z', print: ' -~', punct: '!-\\/:-@\\[-`{-~', space: '\\t\\n\\v\\f\\r ', upper: 'A-Z',
+  word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
+};
+
 function regexFindAll(pattern: string, s: string, n: number, ctx: ExecContext): string[] {
   ctx.charge(s.length);
-  if (n === 0) return [];
   const re = compileRegex(pattern, true);
+  if (n === 0) return [];
   const text = goToText(s);
   const out: string[] = [];
   let prevEnd = -1;
@@ -767,8 +777,8 @@ function regexReplace(pattern: string, s: string, repl: string, literal: boolean
 
 function regexSplit(pattern: string, s: string, n: number, ctx: ExecContext): string[] {
   ctx.charge(s.length);
-  if (n === 0) return [];
   const re = compileRegex(pattern, true);
+  if (n === 0) return [];
   const text = goToText(s);
   if (pattern.length > 0 && text.length === 0) return [''];
   const matches = [...text.matchAll(re)];
@@ -897,35 +907,52 @@ function b32dec(s: string): string {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-function b64dec(s: string): string {
-  // base64.StdEncoding.DecodeString: strict padding; \r and \n are ignored.
-  const t = s.replace(/[\r\n]/g, '');
+/** base64.StdEncoding.DecodeString, ported from encoding/base64's decodeQuantum (not strict). */
+function b64dec(src: string): string {
   let out = '';
-  let i = 0;
-  for (; i < t.length; i += 4) {
-    const q = t.slice(i, i + 4);
-    let k = 0;
-    let bits = 0;
-    for (; k < q.length && B64.includes(q[k]!); k++) bits = (bits << 6) | B64.indexOf(q[k]!);
-    const pads = q.slice(k);
-    const last = i + 4 >= t.length;
-    if (k === 4) {
-      out += String.fromCharCode((bits >> 16) & 255, (bits >> 8) & 255, bits & 255);
-      continue;
+  let si = 0;
+  const err = (n: number): string => `illegal base64 data at input byte ${n}`;
+  while (si < src.length) {
+    const dbuf = [0, 0, 0, 0];
+    let dlen = 4;
+    let j = 0;
+    let trailing = -1;
+    for (; j < 4; j++) {
+      if (si === src.length) {
+        if (j === 0) return out;
+        return err(si - j);
+      }
+      const ch = src[si]!;
+      si++;
+      const v = B64.indexOf(ch);
+      if (v >= 0) {
+        dbuf[j] = v;
+        continue;
+      }
+      if (ch === '\n' || ch === '\r') {
+        j--;
+        continue;
+      }
+      if (ch !== '=') return err(si - 1);
+      if (j === 0 || j === 1) return err(si - 1);
+      if (j === 2) {
+        while (si < src.length && (src[si] === '\n' || src[si] === '\r')) si++;
+        if (si === src.length) return err(src.length);
+        if (src[si] !== '=') return err(si - 1);
+        si++;
+      }
+      while (si < src.length && (src[si] === '\n' || src[si] === '\r')) si++;
+      if (si < src.length) trailing = si;
+      dlen = j;
+      break;
     }
-    if (!last || q.length !== 4 || k < 2 || !/^=+$/.test(pads) || pads.length !== 4 - k) {
-      // Go reports the offset of the first bad byte
-      let off = i + k;
-      if (k >= 2 && /^=+$/.test(pads) && q.length < 4) off = t.length;
-      return `illegal base64 data at input byte ${off}`;
-    }
-    if (k === 2) {
-      if (bits & 0xf) return `illegal base64 data at input byte ${i + 1}`;
-      out += String.fromCharCode((bits >> 4) & 255);
-    } else {
-      if (bits & 0x3) return `illegal base64 data at input byte ${i + 2}`;
-      out += String.fromCharCode((bits >> 10) & 255, (bits >> 2) & 255);
-    }
+    const val = (dbuf[0]! << 18) | (dbuf[1]! << 12) | (dbuf[2]! << 6) | dbuf[3]!;
+    const bytes = [(val >> 16) & 255, (val >> 8) & 255, val & 255];
+    if (dlen === 4) out += String.fromCharCode(...bytes);
+    else if (dlen === 3) out += String.fromCharCode(bytes[0]!, bytes[1]!);
+    else if (dlen === 2) out += String.fromCharCode(bytes[0]!);
+    if (trailing >= 0) return err(trailing);
+    if (dlen < 4) return out;
   }
   return out;
 }
@@ -1830,12 +1857,12 @@ export function sprigFuncs(opts: SprigOptions): FuncMap {
     mustPrepend: f([A, A], ([l, v]) => anyList([nv(v!), ...listItems(l!, 'prepend')])),
     first: listFn('find first', (items) => (items.length === 0 ? null : items[0]!)),
     mustFirst: listFn('find first', (items) => (items.length === 0 ? null : items[0]!)),
-    rest: listFn('find rest', (items) => (items.length === 0 ? null : anyList(items.slice(1)))),
-    mustRest: listFn('find rest', (items) => (items.length === 0 ? null : anyList(items.slice(1)))),
+    rest: listFn('find rest', (items) => anyList(items.slice(1))),
+    mustRest: listFn('find rest', (items) => anyList(items.slice(1))),
     last: listFn('find last', (items) => (items.length === 0 ? null : items[items.length - 1]!)),
     mustLast: listFn('find last', (items) => (items.length === 0 ? null : items[items.length - 1]!)),
-    initial: listFn('find initial', (items) => (items.length === 0 ? null : anyList(items.slice(0, -1)))),
-    mustInitial: listFn('find initial', (items) => (items.length === 0 ? null : anyList(items.slice(0, -1)))),
+    initial: listFn('find initial', (items) => anyList(items.slice(0, -1))),
+    mustInitial: listFn('find initial', (items) => anyList(items.slice(0, -1))),
     reverse: listFn('find reverse', (items) => anyList([...items].reverse())),
     mustReverse: listFn('find reverse', (items) => anyList([...items].reverse())),
     uniq: listFn('find uniq', (items, ctx) => (ctx.charge(items.length * items.length), anyList(uniqItems(items)))),
@@ -1859,7 +1886,7 @@ export function sprigFuncs(opts: SprigOptions): FuncMap {
         items.push(...l.items);
         ctx.checkSize(items.length);
       }
-      return lists.length === 0 ? null : anyList(items);
+      return anyList(items);
     }, A),
     dig: f([], (ps) => {
       if (ps.length < 3) throw new FuncError('dig needs at least three arguments');
@@ -2019,18 +2046,26 @@ function sliceList(l: AnyValue, ix: AnyValue[]): AnyValue {
 }
 
 function chunk(size: number, items: GoValue[]): GoSlice {
-  if (size <= 0) throw new FuncError('runtime error: integer divide by zero');
+  // Ported with Go's float arithmetic, panics included (a size of 0 or a negative length).
+  if (size === 0) throw new FuncError('runtime error: makeslice: len out of range');
   const l = items.length;
   const cs = Math.floor((l - 1) / size) + 1;
+  if (cs < 0 || !Number.isFinite(cs)) throw new FuncError('runtime error: makeslice: len out of range');
   const out: GoValue[] = [];
   for (let i = 0; i < cs; i++) {
     let clen = size;
     if (i === cs - 1) {
-      clen = l % size;
+      clen = Math.floor(l % size);
       if (clen === 0) clen = size;
     }
-    if (l === 0) clen = 0;
-    out.push(anyList(items.slice(i * size, i * size + clen)));
+    if (clen < 0) throw new FuncError('runtime error: makeslice: len out of range');
+    const row: GoValue[] = [];
+    for (let j = 0; j < clen; j++) {
+      const ix = i * size + j;
+      if (ix < 0 || ix >= l) throw new FuncError('reflect: slice index out of range');
+      row.push(items[ix]!);
+    }
+    out.push(anyList(row));
   }
   return new GoSlice('[]interface {}', out);
 }
