@@ -137,6 +137,34 @@ export function formatFloat(x: number, fmt: string, prec: number): string {
   return fmtF(neg, g, Math.max(prec - g.dp, 0));
 }
 
+/** strconv's 'b' (mantissa p exponent) and shortest 'x'/'X' (hex mantissa p exponent) float formats. */
+function floatBits(x: number, verb: string): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const neg = view.getUint32(0) >>> 31 === 1;
+  const bexp = (view.getUint32(0) >>> 20) & 0x7ff;
+  let mant = (BigInt(view.getUint32(0) & 0xfffff) << 32n) | BigInt(view.getUint32(4));
+  let exp = bexp - 1075;
+  if (bexp === 0) exp = -1074;
+  else mant |= 1n << 52n;
+  if (verb === 'b') return (neg ? '-' : '') + mant.toString() + 'p' + (exp >= 0 ? '+' : '') + exp;
+  if (mant === 0n) return (neg ? '-' : '') + (verb === 'x' ? '0x0p+00' : '0X0P+00');
+  // normalize to 1.xxx × 2^e with the leading 1 at bit 60 (as strconv's %x)
+  let e = exp;
+  while (mant < 1n << 52n) {
+    mant <<= 1n;
+    e--;
+  }
+  e += 52;
+  let frac = (mant & ((1n << 52n) - 1n)).toString(16).padStart(13, '0').replace(/0+$/, '');
+  let s = '0x1' + (frac ? '.' + frac : '') + 'p' + (e >= 0 ? '+' : '-') + String(Math.abs(e)).padStart(2, '0');
+  if (verb === 'X') s = s.toUpperCase();
+  frac = '';
+  return (neg ? '-' : '') + s;
+}
+
 // ---- strconv quoting -------------------------------------------------------------------------
 
 const HEX = '0123456789abcdef';
@@ -329,7 +357,8 @@ function formatArg(v: AnyValue, verb: string, f: Flags, depth: number): string {
   }
   if (typeof v === 'number') {
     if ('vbgGxXfFeE'.includes(verb)) {
-      if (verb === 'b' || verb === 'x' || verb === 'X') return badVerb(v, verb); // hex/binary floats: not implemented
+      if ((verb === 'b' || verb === 'x' || verb === 'X') && f.prec === undefined) return pad(floatBits(v, verb), f);
+      if (verb === 'b' || verb === 'x' || verb === 'X') return badVerb(v, verb); // hex floats with a precision: not implemented
       return fmtFloatVerb(v, verb, f);
     }
     return badVerb(v, verb);

@@ -877,7 +877,7 @@ function b32enc(s: string): string {
     const n = Math.min(5, s.length - i);
     let bits = 0n;
     for (const c of chunk) bits = (bits << 8n) | BigInt(c);
-    const chars = [1, 2, 4, 5, 7][n - 1]! + 1;
+    const chars = [2, 4, 5, 7, 8][n - 1]!;
     for (let k = 0; k < 8; k++) out += k < chars ? B32[Number((bits >> BigInt(35 - 5 * k)) & 31n)] : '=';
   }
   return out;
@@ -997,8 +997,8 @@ function toPascalCase(s: string): string {
     out += encodeRune(r0);
   }
   if (i >= s.length) {
-    if (size !== 0 && !isConnector(r0)) out += encodeRune(r0);
-    else if (size !== 0 && out.length === 0) out += encodeRune(r0);
+    // xstrings writes the last rune again when the string ends in connectors ("-" → "--").
+    if (size !== 0) out += encodeRune(r0);
     return out;
   }
   let r1 = 0;
@@ -1363,6 +1363,8 @@ function toStrings(v: AnyValue): string[] {
 
 function mergeMaps(dst: GoMap, src: GoMap, overwrite: boolean): void {
   for (const [k, sv] of src.m) {
+    // mergo skips a nil source value
+    if (sv === null) continue;
     const dv = dst.m.get(k);
     if (dv instanceof GoMap && sv instanceof GoMap) {
       mergeMaps(dv, sv, overwrite);
