@@ -340,44 +340,45 @@ function truncRunes(s: string, n: number): string {
   return s.slice(0, i);
 }
 
-function badVerb(v: AnyValue, verb: string): string {
+function badVerb(v: AnyValue, verb: string, f: Flags = noFlags()): string {
+  // Go prints the operand with %v and the verb's flags, width and precision.
   if (v === null || v === MISSING) return `%!${verb}(<nil>)`;
-  return `%!${verb}(${typeName(v)}=${formatArg(v, 'v', noFlags(), 1)})`;
+  return `%!${verb}(${typeName(v)}=${formatArg(v, 'v', f, 1)})`;
 }
 
 function formatArg(v: AnyValue, verb: string, f: Flags, depth: number): string {
   if (verb === 'T') return pad(typeName(v), f);
   if (v === null || v === MISSING) {
     if (verb === 'v') return pad(depth > 0 ? '<nil>' : '<nil>', f);
-    return badVerb(v, verb);
+    return badVerb(v, verb, f);
   }
   if (typeof v === 'boolean') {
     if (verb === 'v' || verb === 't') return pad(String(v), f);
-    return badVerb(v, verb);
+    return badVerb(v, verb, f);
   }
   if (typeof v === 'number') {
     if ('vbgGxXfFeE'.includes(verb)) {
       if ((verb === 'b' || verb === 'x' || verb === 'X') && f.prec === undefined) return pad(floatBits(v, verb), f);
-      if (verb === 'b' || verb === 'x' || verb === 'X') return badVerb(v, verb); // hex floats with a precision: not implemented
+      if (verb === 'b' || verb === 'x' || verb === 'X') return badVerb(v, verb, f); // hex floats with a precision: not implemented
       return fmtFloatVerb(v, verb, f);
     }
-    return badVerb(v, verb);
+    return badVerb(v, verb, f);
   }
   if (v instanceof GoInt) {
     if ('vdbOoxXcqU'.includes(verb)) {
       if (verb === 'v' && f.sharp && false) return '';
       return fmtInteger(v.v, !v.t.startsWith('u'), verb === 'v' ? 'd' : verb, f);
     }
-    return badVerb(v, verb);
+    return badVerb(v, verb, f);
   }
   if (typeof v === 'string') {
     if (verb === 'v' && f.sharp) return pad(quote(v), f);
     if ('vsxXq'.includes(verb)) return fmtStringVerb(v, verb === 'v' ? 's' : verb, f);
-    return badVerb(v, verb);
+    return badVerb(v, verb, f);
   }
   if (v instanceof GoTime || v instanceof GoSemver) {
     if ('vsxXq'.includes(verb)) return fmtStringVerb(v instanceof GoTime ? timeString(v) : v.toString(), verb === 'v' ? 's' : verb, f);
-    return badVerb(v, verb);
+    return badVerb(v, verb, f);
   }
   if (v instanceof GoSlice) {
     if (v.elem === 'uint8' && 'sxXq'.includes(verb)) {
