@@ -693,18 +693,33 @@ const POSIX: Record<string, string> = {
   word: '0-9A-Za-z_', xdigit: '0-9A-Fa-f',
 };
 
+/** Decoded text of a Go string plus, for each UTF-16 index, the byte offset in the original. */
+function indexedText(s: string): { text: string; at: number[] } {
+  let text = '';
+  const at: number[] = [];
+  for (let i = 0; i < s.length; ) {
+    const [r, n] = decodeRune(s, i);
+    const ch = String.fromCodePoint(r);
+    for (let k = 0; k < ch.length; k++) at.push(i);
+    text += ch;
+    i += n;
+  }
+  at.push(s.length);
+  return { text, at };
+}
+
 function regexFindAll(pattern: string, s: string, n: number, ctx: ExecContext): string[] {
   ctx.charge(s.length);
   const re = compileRegex(pattern, true);
   if (n === 0) return [];
-  const text = goToText(s);
+  const { text, at } = indexedText(s);
   const out: string[] = [];
   let prevEnd = -1;
   for (const m of text.matchAll(re)) {
     if (n > 0 && out.length >= n) break;
     // Go skips an empty match right after the previous match
     if (m[0] === '' && m.index === prevEnd) continue;
-    out.push(textToGo(m[0]));
+    out.push(s.slice(at[m.index], at[m.index + m[0].length]));
     prevEnd = m.index + m[0].length;
   }
   return out;
@@ -757,29 +772,28 @@ function expandTemplate(repl: string, m: RegExpExecArray): string {
 function regexReplace(pattern: string, s: string, repl: string, literal: boolean, ctx: ExecContext): string {
   ctx.charge(s.length);
   const re = compileRegex(pattern, true);
-  const text = goToText(s);
+  const { text, at } = indexedText(s);
   const r = goToText(repl);
   let out = '';
   let last = 0;
   let prevEnd = -1;
   for (const m of text.matchAll(re)) {
     if (m[0] === '' && m.index === prevEnd) continue;
-    out += text.slice(last, m.index) + (literal ? r : expandTemplate(r, m as RegExpExecArray));
+    out += s.slice(at[last], at[m.index]) + (literal ? repl : textToGo(expandTemplate(r, m as RegExpExecArray)));
     last = m.index + m[0].length;
     prevEnd = last;
     ctx.checkSize(out.length);
   }
-  out += text.slice(last);
-  const res = textToGo(out);
-  ctx.checkSize(res.length);
-  return res;
+  out += s.slice(at[last]);
+  ctx.checkSize(out.length);
+  return out;
 }
 
 function regexSplit(pattern: string, s: string, n: number, ctx: ExecContext): string[] {
   ctx.charge(s.length);
   const re = compileRegex(pattern, true);
   if (n === 0) return [];
-  const text = goToText(s);
+  const { text, at } = indexedText(s);
   if (pattern.length > 0 && text.length === 0) return [''];
   const matches = [...text.matchAll(re)];
   const out: string[] = [];
@@ -791,11 +805,11 @@ function regexSplit(pattern: string, s: string, n: number, ctx: ExecContext): st
     if (m[0] === '' && m.index === prevEnd) continue;
     end = m.index;
     if (m.index + m[0].length === 0) continue;
-    out.push(textToGo(text.slice(beg, end)));
+    out.push(s.slice(at[beg], at[end]));
     beg = m.index + m[0].length;
     prevEnd = beg;
   }
-  if (end !== text.length || true) out.push(textToGo(text.slice(beg)));
+  out.push(s.slice(at[beg]));
   return out;
 }
 
