@@ -19,8 +19,10 @@ export class TemplateLimitError extends Error {
   }
 }
 
-/** An error from a function, reported as "error calling NAME: MESSAGE"; MESSAGE holds no data. */
-export class FuncError extends Error {}
+import { FuncError } from './errors.ts';
+import { methodOf } from './methods.ts';
+
+export { FuncError };
 
 /** Parameter types of template functions, named as Go names them in its errors. */
 export type ParamType =
@@ -466,23 +468,6 @@ const NOFINAL: unique symbol = Symbol('no final');
 
 function argText(n: ArgNode): string {
   return n.type === 'pipe' ? '(' + n.text + ')' : n.text;
-}
-
-// ---- methods on values (time.Time and *semver.Version) -------------------------------------
-
-interface Method {
-  arity: number;
-  call(args: AnyValue[]): AnyValue;
-}
-
-let methodTable: ((v: GoValue, name: string) => Method | undefined) | undefined;
-/** The sprig module installs the methods of the values it creates. */
-export function setMethodTable(f: (v: GoValue, name: string) => Method | undefined): void {
-  methodTable = f;
-}
-function methodOf(v: AnyValue, name: string): Method | undefined {
-  if (v instanceof GoTime || v instanceof GoSemver) return methodTable?.(v, name);
-  return undefined;
 }
 
 // ---- builtins (text/template/funcs.go) -----------------------------------------------------

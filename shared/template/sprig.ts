@@ -4,7 +4,8 @@
 // (value.ts). Functions that Go implements with a panic or an error throw FuncError with a message
 // that names the problem, never an argument's value. Time and randomness come from the options.
 import { createHash } from 'node:crypto';
-import { FuncError, setMethodTable } from './exec.ts';
+import { FuncError } from './exec.ts';
+import { ZERO_TIME } from './methods.ts';
 import type { ExecContext, FuncMap, GoFunc, ParamType } from './exec.ts';
 import { compareGoStrings, formatFloat, formatValue, quote, sprintf } from './fmt.ts';
 import { TimeParseError, formatTime, parseTime } from './time.ts';
@@ -809,7 +810,7 @@ function regexSplit(pattern: string, s: string, n: number, ctx: ExecContext): st
     beg = m.index + m[0].length;
     prevEnd = beg;
   }
-  out.push(s.slice(at[beg]));
+  if (end !== text.length) out.push(s.slice(at[beg]));
   return out;
 }
 
@@ -839,8 +840,7 @@ function randomString(count: number, alphabet: string, random: (n: number) => Ui
 
 const ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const NUMERIC = '0123456789';
-let ASCII = '';
-for (let c = 32; c < 127; c++) ASCII += String.fromCharCode(c);
+const ASCII = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
 
 // ---- paths (path and path/filepath on Linux) ----------------------------------------------------
 
@@ -2139,7 +2139,6 @@ function dateModify(fmt: string, t: GoTime, must: boolean): GoTime {
   return new GoTime(t.unixNano + d, t.offsetSec, t.zone);
 }
 
-const ZERO_TIME = new GoTime(-62135596800n * 1_000_000_000n, 0, 'UTC');
 
 function toDate(layout: string, value: string, must: boolean): GoTime {
   try {
@@ -2150,53 +2149,5 @@ function toDate(layout: string, value: string, must: boolean): GoTime {
     return ZERO_TIME;
   }
 }
-
-// ---- methods on time.Time and *semver.Version ---------------------------------------------------
-
-const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-
-setMethodTable((v, name) => {
-  if (v instanceof GoTime) {
-    const sec = v.unixNano / 1_000_000_000n - (v.unixNano % 1_000_000_000n < 0n ? 1n : 0n);
-    const civil = (): Date => new Date(Number(sec + BigInt(v.offsetSec)) * 1000);
-    const m0 = (fn: () => AnyValue) => ({ arity: 0, call: () => fn() });
-    switch (name) {
-      case 'Unix': return m0(() => int64(sec));
-      case 'UnixNano': return m0(() => int64(v.unixNano));
-      case 'UnixMilli': return m0(() => int64(v.unixNano / 1_000_000n));
-      case 'Year': return m0(() => int(civil().getUTCFullYear()));
-      case 'Month': return m0(() => MONTH_NAMES[civil().getUTCMonth()]!);
-      case 'Day': return m0(() => int(civil().getUTCDate()));
-      case 'Hour': return m0(() => int(civil().getUTCHours()));
-      case 'Minute': return m0(() => int(civil().getUTCMinutes()));
-      case 'Second': return m0(() => int(civil().getUTCSeconds()));
-      case 'Nanosecond': return m0(() => int(Number(v.unixNano - sec * 1_000_000_000n)));
-      case 'Weekday': return m0(() => DAY_NAMES[civil().getUTCDay()]!);
-      case 'UTC': return m0(() => new GoTime(v.unixNano, 0, 'UTC'));
-      case 'Local': return m0(() => new GoTime(v.unixNano, 0, 'UTC'));
-      case 'IsZero': return m0(() => v.unixNano === ZERO_TIME.unixNano);
-      case 'String': return m0(() => formatValue(v));
-      case 'Format': return { arity: 1, call: ([l]: AnyValue[]) => {
-        if (typeof l !== 'string') throw new FuncError('wrong type for value; expected string');
-        return formatTime(v, l);
-      } };
-    }
-    return undefined;
-  }
-  if (v instanceof GoSemver) {
-    const m0 = (fn: () => AnyValue) => ({ arity: 0, call: () => fn() });
-    switch (name) {
-      case 'Major': return m0(() => new GoInt('uint64', v.major));
-      case 'Minor': return m0(() => new GoInt('uint64', v.minor));
-      case 'Patch': return m0(() => new GoInt('uint64', v.patch));
-      case 'Prerelease': return m0(() => v.pre);
-      case 'Metadata': return m0(() => v.metadata);
-      case 'Original': return m0(() => v.original);
-      case 'String': return m0(() => v.toString());
-    }
-  }
-  return undefined;
-});
 
 export { sprintf };
