@@ -260,6 +260,8 @@ function fmtInteger(v: bigint, signed: boolean, verb: string, f: Flags): string 
   if (verb === 'c') return pad(encodeRune(Number(a > 0x10ffffn ? 0xfffdn : v)), f);
   if (verb === 'q') return pad(quoteRune(Number(a > 0x10ffffn || neg ? 0xfffdn : a), f.plus), f);
   if (verb === 'U') {
+    // Go formats %U of the value as a uint64 (so -1 is U+FFFFFFFFFFFFFFFF).
+    a = BigInt.asUintN(64, v);
     let s = 'U+' + a.toString(16).toUpperCase().padStart(4, '0');
     if (f.sharp && a <= 0x10ffffn && isPrint(Number(a))) s += " '" + encodeRune(Number(a)) + "'";
     return pad(s, f);
