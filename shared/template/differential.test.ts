@@ -245,7 +245,9 @@ describe('spec.template.data against upstream (Go text/template + Sprig v3.3.0)'
     expect(mismatches.length).toBe(0);
   });
 
-  it('agrees on fresh random templates too (new seed each run)', () => {
+  // Exploration beyond the fixed seed: TEMPLATE_FUZZ=1 (optionally TEMPLATE_FUZZ_SEED, _RUNS).
+  // Opt-in so that CI stays deterministic; a mismatch it finds prints its seed to reproduce.
+  it.runIf(process.env.TEMPLATE_FUZZ !== undefined || process.env.TEMPLATE_FUZZ_SEED !== undefined)('agrees on fresh random templates too (new seed each run)', () => {
     const seed = Number(process.env.TEMPLATE_FUZZ_SEED ?? Date.now() | 0);
     const cases = fc.sample(caseArb, { numRuns: Number(process.env.TEMPLATE_FUZZ_RUNS ?? 500), seed });
     const { mismatches } = compare(bin, cases);
