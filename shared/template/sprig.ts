@@ -658,9 +658,9 @@ export function semverCheck(constraint: string, version: GoSemver): boolean {
  * linear time and JS does not, so subjects and patterns are capped (render limits) and patterns
  * with nested quantifiers are refused — see docs/compatibility.md.
  */
-function compileRegex(pattern: string, global: boolean): RegExp {
+function compileRegex(pattern: string, global: boolean, indices = false): RegExp {
   let p = goToText(pattern);
-  let flags = global ? 'gu' : 'u';
+  let flags = (global ? 'gu' : 'u') + (indices ? 'd' : '');
   const lead = /^\(\?([imsU]+)\)/.exec(p);
   if (lead) {
     if (lead[1]!.includes('U')) throw new FuncError('regexp: ungreedy flag is not supported');
@@ -726,7 +726,7 @@ function regexFindAll(pattern: string, s: string, n: number, ctx: ExecContext): 
   return out;
 }
 
-function expandTemplate(repl: string, m: RegExpExecArray): string {
+function expandTemplate(repl: string, m: RegExpExecArray, group: (g: number | string) => string | undefined): string {
   // regexp.Expand: $1, ${1}, $name, ${name}; $$ is a $; a name takes the longest run of
   // letters, digits and underscores.
   let out = '';
@@ -762,25 +762,29 @@ function expandTemplate(repl: string, m: RegExpExecArray): string {
       continue;
     }
     i += len - 1;
-    let val: string | undefined;
-    if (/^[0-9]+$/.test(name)) val = m[Number(name)];
-    else val = m.groups?.[name];
-    out += val ?? '';
+    void m;
+    out += group(/^[0-9]+$/.test(name) ? Number(name) : name) ?? '';
   }
   return out;
 }
 
 function regexReplace(pattern: string, s: string, repl: string, literal: boolean, ctx: ExecContext): string {
   ctx.charge(s.length);
-  const re = compileRegex(pattern, true);
+  const re = compileRegex(pattern, true, true);
   const { text, at } = indexedText(s);
-  const r = goToText(repl);
   let out = '';
   let last = 0;
   let prevEnd = -1;
   for (const m of text.matchAll(re)) {
     if (m[0] === '' && m.index === prevEnd) continue;
-    out += s.slice(at[last], at[m.index]) + (literal ? repl : textToGo(expandTemplate(r, m as RegExpExecArray)));
+    // Expand over the replacement's bytes, and take groups from the subject's bytes (d flag
+    // indices), so invalid UTF-8 in either survives as in Go.
+    const ind = (m as RegExpExecArray & { indices?: Array<[number, number] | undefined> & { groups?: Record<string, [number, number] | undefined> } }).indices;
+    const group = (g: number | string): string | undefined => {
+      const span = typeof g === 'number' ? ind?.[g] : ind?.groups?.[g];
+      return span ? s.slice(at[span[0]], at[span[1]]) : undefined;
+    };
+    out += s.slice(at[last], at[m.index]) + (literal ? repl : expandTemplate(repl, m as RegExpExecArray, group));
     last = m.index + m[0].length;
     prevEnd = last;
     ctx.checkSize(out.length);
