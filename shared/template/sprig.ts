@@ -1393,6 +1393,9 @@ function mergeMaps(dst: GoMap, src: GoMap, overwrite: boolean): void {
         // mergo's WithOverwrite does not overwrite with an empty source value
         continue;
       }
+      // mergo sets through reflection: an interface{} value cannot go into a map[string]string
+      // (the template context), which panics in Go.
+      if (dst.elem === 'string') throw new FuncError('reflect.Value.SetMapIndex: value of type interface {} is not assignable to type string');
       dst.m.set(k, sv);
     }
   }
