@@ -17,6 +17,7 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import { CERT_CONFIGMAP, CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
 import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
@@ -25,9 +26,6 @@ import type { CliOptions } from './options.ts';
 import { proxyHost } from '../shared/proxy.ts';
 import { trustSystemCertificates } from './system-ca.ts';
 
-/** The ConfigMap the controller publishes its newest certificate in (controller --cert-configmap). */
-export const CERT_CONFIGMAP = 'sealed-secrets-cert';
-export const CERT_CONFIGMAP_KEY = 'cert.pem';
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /**
  * As client-go (hence upstream kubeseal) does: a 429 or 5xx answer with Retry-After is retried
