@@ -1,12 +1,15 @@
 /**
  * The controller's configuration: upstream's flags and defaults (cmd/controller), each also
  * settable as SEALED_SECRETS_<FLAG>, plus the flags for what upstream lacks (kubeconfig, leader
- * election, concurrency). `loadConfig` is pure: arguments, environment and files in, config out.
+ * election, concurrency). `loadConfig` reads nothing itself: arguments, environment and the namespace
+ * file come in as inputs. Not pure, though: unless `random` is given, the identity takes a random
+ * suffix, and without POD_NAME the host name.
  */
 import { hostname } from 'node:os';
 import { UsageError } from '../shared/errors.ts';
 import { buildProgram, parseDuration, parseFlags, type FlagSpec } from '../shared/flags.ts';
-import type { KeyOrder } from './keys.ts';
+import { CERT_CONFIGMAP } from '../shared/controller-api.ts';
+import type { KeyOrderPriority } from '../shared/key-secret.ts';
 import { validateDurations } from './leader.ts';
 import { parseLevel, type Level } from './log.ts';
 
@@ -19,7 +22,7 @@ export interface ControllerConfig {
   readonly keyTtlMs: number;
   readonly myCn: string;
   readonly keyRenewPeriodMs: number;
-  readonly keyOrderPriority: KeyOrder;
+  readonly keyOrderPriority: KeyOrderPriority;
   readonly acceptDeprecatedV1Data: boolean;
   readonly keyCutoffTime?: Date;
   readonly allNamespaces: boolean;
@@ -103,7 +106,7 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--leader-elect-retry-period <duration>', kind: 'string', default: '2s', help: 'Interval between attempts to acquire or renew the Lease.' },
   { flags: '--workers <n>', kind: 'string', default: '8', help: 'SealedSecrets reconciled concurrently (RSA work runs on a thread pool of one thread per core).' },
   { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'Threads doing RSA work (0: one per available CPU, which follows the container CPU limit, at most 4). Each costs memory.' },
-  { flags: '--cert-configmap <name>', kind: 'string', default: 'sealed-secrets-cert', help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
+  { flags: '--cert-configmap <name>', kind: 'string', default: CERT_CONFIGMAP, help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
 ];
 
 export const DESCRIPTION = 'The sealed-secrets controller: unseals SealedSecrets into Secrets, holds and renews the sealing keys, serves the certificate.';

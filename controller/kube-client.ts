@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
 import { proxyFor, type Env } from '../shared/proxy.ts';
+import { sleep } from './time.ts';
 
 /** A failed API call. `code` is the HTTP status (0 when the server was not reached). */
 export class KubeApiError extends Error {
@@ -74,7 +75,7 @@ function rateLimiter(qps: number, burst: number): () => Promise<void> {
       last = now;
       if (tokens < 1) {
         const wait = ((1 - tokens) / qps) * 1000;
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        await sleep(wait);
         tokens = 1;
         last = Date.now();
       }

@@ -23,7 +23,7 @@ export interface LoggerOptions {
   readonly now?: () => Date;
 }
 
-/** Parse --log-level like slog: a level name, optionally with an offset ("INFO+2"); case-insensitive. */
+/** Parse --log-level: one of the four level names, case-insensitive (slog's offsets such as "INFO+2" are not accepted). */
 export function parseLevel(value: string): Level | undefined {
   const upper = value.trim().toUpperCase();
   return (Object.keys(ORDER) as Level[]).find((l) => l === upper);

@@ -16,6 +16,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
@@ -231,4 +232,24 @@ export function parseListenAddress(address: string): { host?: string; port: numb
   if (!match) throw new UserError(`invalid listen address "${address}": use host:port or :port`);
   const host = match[1] ?? match[2];
   return { ...(host ? { host } : {}), port: Number(match[3]) };
+}
+
+/** Start `server` on a listen address; resolves with the address bound ("127.0.0.1:41234", "[::]:8080"). */
+export function listen(server: Server, address: string): Promise<string> {
+  const { host, port } = parseListenAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const bound = server.address();
+      resolve(typeof bound === 'object' && bound ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}` : address);
+    });
+  });
+}
+
+/** Stop a server started by listen (a no-op if it never started), then drop its connections. */
+export async function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return;
+  await new Promise((resolve) => server.close(resolve));
+  server.closeAllConnections();
 }

@@ -5,10 +5,9 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { DecryptError, UserError } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { UnsupportedError } from '../shared/sealed-secret.ts';
-import type { WorkerError, WorkerReply, WorkerRequest } from './unseal-worker.ts';
+import type { WorkerReply, WorkerRequest } from './unseal-worker.ts';
+import { fromWorkerError } from './worker-errors.ts';
 
 export interface UnsealResult {
   readonly secret: Secret;
@@ -21,20 +20,6 @@ export interface UnsealPool {
   /** Unseal, trying the keys in `order` (fingerprints) first. */
   unseal(sealed: SealedSecret, order: readonly string[]): Promise<UnsealResult>;
   close(): Promise<void>;
-}
-
-/** Rebuild the error a worker reported, with its type, so callers can branch on it. */
-function toError(error: WorkerError): Error {
-  switch (error.kind) {
-    case 'decrypt':
-      return new DecryptError(error.failure, error.message);
-    case 'unsupported':
-      return new UnsupportedError(error.message);
-    case 'user':
-      return new UserError(error.message);
-    default:
-      return new Error(error.message);
-  }
 }
 
 // Compiled, this file is .js and so is its worker; under Node's type stripping (tests), both are .ts.
@@ -55,7 +40,7 @@ export function createUnsealPool(options: { size?: number; acceptDeprecatedV1Dat
       lane.pending.delete(reply.id);
       if (!waiter) return;
       if (reply.ok) waiter.resolve({ secret: reply.secret, keysUsed: reply.keysUsed });
-      else waiter.reject(toError(reply.error));
+      else waiter.reject(fromWorkerError(reply.error));
     });
     lane.worker.on('error', (error) => fail(lane, error));
     lane.worker.on('exit', (code) => fail(lane, new Error(`unseal thread exited with code ${code}`)));

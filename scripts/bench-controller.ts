@@ -42,8 +42,8 @@ import { hybridEncrypt, openSessionKey, splitCiphertext } from '../shared/crypto
 import type { SealedSecret, Secret } from '../shared/kube.ts';
 import { sealSecret } from '../shared/sealed-secret.ts';
 import { keyFingerprint } from '../shared/keys.ts';
-import { keySecret } from '../controller/keys.ts';
-import { createKeyOrder } from '../controller/unsealer.ts';
+import { keySecret } from '../shared/key-secret.ts';
+import { createKeyTrialOrder } from '../controller/unsealer.ts';
 import { startControlPlane, type ControlPlane } from '../test/harness/control-plane.ts';
 import { startController, type ControllerProcess } from '../test/harness/controller.ts';
 
@@ -362,11 +362,11 @@ function sealAll(namespace: string, publicKeys: KeyObject[], random: () => numbe
 }
 
 /**
- * RSA operations the controller's key order (controller/unsealer.ts createKeyOrder) needs on a
+ * RSA operations the controller's key order (controller/unsealer.ts createKeyTrialOrder) needs on a
  * first pass, simulated in list order: each miss on the first value costs one, then one per value.
  */
 function simulatedColdOps(keyOf: number[], fingerprintsOldestFirst: string[]): number {
-  const order = createKeyOrder();
+  const order = createKeyTrialOrder();
   // The SealedSecrets are all created now, after every key: the creation-time guess is the newest key.
   const newestFirst = [...fingerprintsOldestFirst].reverse().map((fingerprint, i) => ({ fingerprint, orderingTime: new Date(Date.now() - i * 86_400_000) }));
   let ops = 0;
