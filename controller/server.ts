@@ -9,7 +9,7 @@
  *
  * Hardening beyond upstream (its 2026 advisories): the two decrypting endpoints are rate limited
  * and size limited, never render spec.template.data, take the scope only from the SealedSecret's
- * top-level metadata, and refuse a template whose metadata disagrees with it. Responses and logs
+ * top-level metadata, and refuse a template that would widen that scope. Responses and logs
  * never contain plaintext or key material.
  *
  * The app takes capabilities (functions), not the controller, so tests can drive it directly.
@@ -19,10 +19,9 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorMessage, UserError } from '../shared/errors.ts';
-import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
+import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, type SealedSecret } from '../shared/kube.ts';
 import { parseDocuments } from '../shared/manifest.ts';
-import { scopeOf, withScope } from '../shared/scope.ts';
-import { sealRawValue } from '../shared/sealed-secret.ts';
+import { checkTemplateScope, compareTemplate, reencryptSealedSecret } from '../shared/re-encrypt.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -69,19 +68,6 @@ function readBody(body: unknown): SealedSecret {
     throw new UserError(`request body must be a ${SEALED_SECRET_API_VERSION} ${SEALED_SECRET_KIND}`);
   }
   return readSealedSecret(doc, 'request body');
-}
-
-/**
- * The template's metadata may repeat the SealedSecret's name, namespace and scope, but never
- * contradict them: upstream's CVE-2026-22728 re-sealed a strict secret as cluster-wide that way.
- */
-function checkTemplateAgrees(sealed: SealedSecret): void {
-  const top = sealed.metadata;
-  const template = sealed.spec.template?.metadata ?? {};
-  const differs = (a: string | undefined, b: string | undefined) => a !== undefined && a !== '' && a !== (b ?? '');
-  if (differs(template.name, top.name) || differs(template.namespace, top.namespace) || scopeOf(template.annotations) !== scopeOf(top.annotations)) {
-    throw new UserError('spec.template.metadata disagrees with metadata (name, namespace or scope); refusing');
-  }
 }
 
 export function createApp(options: ServerOptions): express.Express {
@@ -148,7 +134,7 @@ export function createApp(options: ServerOptions): express.Express {
     let sealed: SealedSecret;
     try {
       sealed = readBody(req.body);
-      checkTemplateAgrees(sealed);
+      checkTemplateScope(sealed);
     } catch (error) {
       log.info('rotate: bad request body', { error: errorMessage(error) });
       res.status(400).type('text/plain; charset=utf-8').send(`${errorMessage(error)}\n`);
@@ -167,29 +153,18 @@ export function createApp(options: ServerOptions): express.Express {
       res.status(500).type('text/plain; charset=utf-8').send('error decrypting secret\n');
       return;
     }
-    // Re-seal under the same label: scope, name and namespace come from the top-level metadata only.
-    const scope = scopeOf(sealed.metadata.annotations);
-    const encryptedData: Record<string, string> = {};
-    for (const [key, value] of Object.entries(values)) {
-      encryptedData[key] = sealRawValue(Buffer.from(value, 'base64'), {
-        publicKey: newest.publicKey,
-        random: randomBytes,
-        scope,
-        namespace: sealed.metadata.namespace ?? '',
-        name: sealed.metadata.name ?? '',
-      });
+    if (compareTemplate(sealed).differs) {
+      // As upstream: the top-level metadata the values are bound to wins; say so, without values.
+      log.warn('rotate: spec.template.metadata disagrees with metadata (name, namespace or scope); re-encrypting for metadata', { sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}` });
     }
-    const annotations = withScope(undefined, scope);
-    const rotated = {
-      kind: SEALED_SECRET_KIND,
-      apiVersion: SEALED_SECRET_API_VERSION,
-      metadata: {
-        name: sealed.metadata.name,
-        namespace: sealed.metadata.namespace,
-        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-      },
-      spec: { ...(sealed.spec.template ? { template: sealed.spec.template } : {}), encryptedData: sortedMap(encryptedData) },
-    };
+    let rotated: SealedSecret;
+    try {
+      rotated = reencryptSealedSecret(sealed, values, { publicKey: newest.publicKey, random: randomBytes });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      res.status(400).type('text/plain; charset=utf-8').send(`${errorMessage(error)}\n`);
+      return;
+    }
     res.status(200).type('application/json').send(`${JSON.stringify(rotated)}\n`);
   });
 

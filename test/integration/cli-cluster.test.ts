@@ -218,6 +218,20 @@ describe.skipIf(noNetns !== null)('through the API server\'s service proxy', () 
       await apply(cluster, rewritten);
       expect(text((await eventually(() => getSecret(cluster, app, 'renewed-file'))).data?.password)).toBe('pw-of-renewed-file');
     });
+
+    it('--re-encrypt takes upstream\'s README form: a cluster-wide SealedSecret without a template', async () => {
+      const sealed = (await kubeseal(['--scope', 'cluster-wide', '-o', 'json'], { stdin: secret('readme-form', app) })).stdout.toString();
+      const doc = JSON.parse(sealed) as { spec: { template?: unknown } };
+      delete doc.spec.template;
+      const result = await kubeseal(['--re-encrypt', '-o', 'yaml'], { stdin: JSON.stringify(doc) });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const output = result.stdout.toString();
+      expect(output).toMatch(/^---\napiVersion: bitnami.com\/v1alpha1\nkind: SealedSecret\nmetadata:\n  annotations:\n    sealedsecrets.bitnami.com\/cluster-wide: "true"\n  name: readme-form\n/);
+      expect(output).toMatch(/\n  template:\n    metadata:\n      annotations:\n        sealedsecrets.bitnami.com\/cluster-wide: "true"\n      name: readme-form\n/);
+      await apply(cluster, output);
+      expect(text((await eventually(() => getSecret(cluster, app, 'readme-form'))).data?.password)).toBe('pw-of-readme-form');
+    });
   });
 
   describe('errors that say what to check', () => {

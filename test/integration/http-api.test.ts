@@ -99,7 +99,7 @@ describe('upstream advisories: the attacks fail', () => {
     });
     const response = await post('/v1/rotate', widened);
     expect(response.status).toBe(400);
-    expect(await response.text()).toMatch(/spec.template.metadata disagrees with metadata/);
+    expect(await response.text()).toMatch(/spec.template.metadata declares a wider scope than metadata/);
     // claiming it consistently, at the top level too, only changes the label: nothing opens
     const topLevel = variant((s) => {
       s.metadata.annotations = { 'sealedsecrets.bitnami.com/cluster-wide': 'true' };
@@ -108,8 +108,35 @@ describe('upstream advisories: the attacks fail', () => {
     const refused = await post('/v1/rotate', topLevel);
     expect(refused.status).toBe(500);
     expect(await refused.text()).not.toMatch(/encryptedData/);
-    // a template pointing at another name or namespace is refused too
-    expect((await post('/v1/rotate', variant((s) => { s.spec.template!.metadata!.namespace = 'kube-system'; }))).status).toBe(400);
+    // a template pointing at another namespace cannot move the values: the result is for metadata's
+    const moved = await post('/v1/rotate', variant((s) => { s.spec.template!.metadata!.namespace = 'kube-system'; }));
+    expect(moved.status).toBe(200);
+    expect((JSON.parse(await moved.text()) as SealedSecret).spec.template?.metadata?.namespace).toBe(app);
+  });
+
+  it('accepts upstream\'s README forms: a cluster-wide or namespace-wide SealedSecret without a template, or whose template has no scope annotation', async () => {
+    for (const scope of ['cluster-wide', 'namespace-wide'] as const) {
+      const annotations = { [`sealedsecrets.bitnami.com/${scope}`]: 'true' };
+      const sealedYaml = await seal({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wide', namespace: app, labels: { team: 'a' } }, stringData: { password: 'topsecret-wide' } }, `${controller.http}/v1/cert.pem`, ['--scope', scope]);
+      const sealed = readSealedSecret(parseDocuments(sealedYaml)[0], 'wide');
+      const noTemplate = structuredClone(sealed);
+      delete noTemplate.spec.template;
+      const response = await post('/v1/rotate', noTemplate);
+      const text = await response.text();
+      expect(response.status, text).toBe(200);
+      const rotated = JSON.parse(text) as SealedSecret;
+      // upstream's answer: metadata copied into the template, scope kept
+      expect(rotated.metadata).toEqual({ name: 'wide', namespace: app, annotations });
+      expect(rotated.spec.template).toEqual({ metadata: { name: 'wide', namespace: app, annotations } });
+      expect((await post('/v1/verify', { ...rotated, metadata: { ...rotated.metadata, name: 'renamed' } })).status).toBe(200);
+      const unscoped = structuredClone(sealed);
+      delete unscoped.spec.template!.metadata!.annotations;
+      const kept = await post('/v1/rotate', unscoped);
+      expect(kept.status).toBe(200);
+      const keptBody = JSON.parse(await kept.text()) as SealedSecret;
+      expect(keptBody.metadata.annotations).toEqual(annotations);
+      expect(keptBody.spec.template?.metadata).toMatchObject({ annotations, labels: { team: 'a' } });
+    }
   });
 
   it('PR #2019: /v1/verify never renders template.data, so it cannot leak a bit of the plaintext', async () => {
