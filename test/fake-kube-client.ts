@@ -41,9 +41,17 @@ function split(path: string): { collection: string; name?: string; subresource?:
   return { collection, ...(name === undefined ? {} : { name: decodeURIComponent(name) }), ...(subresource === undefined ? {} : { subresource }) };
 }
 
+/** Equality selectors only ("k=v,k2=v2", "metadata.name=x"): what the controller sends. */
+function matches(object: Obj, query: RequestOptions['query']): boolean {
+  const meta = object.metadata ?? {};
+  const labels = (meta.labels ?? {}) as Record<string, string>;
+  const pairs = (selector: unknown) => (typeof selector === 'string' && selector !== '' ? selector.split(',').map((p) => p.split('=') as [string, string]) : []);
+  return pairs(query?.labelSelector).every(([k, v]) => labels[k] === v) && pairs(query?.fieldSelector).every(([k, v]) => k === 'metadata.name' && meta.name === v);
+}
+
 export function fakeKube(): FakeKube {
   const store = new Map<string, Map<string, Obj>>();
-  const watchers = new Map<string, Set<(event: WatchEvent) => void>>();
+  const watchers = new Map<string, Set<{ query: RequestOptions['query']; onEvent: (event: WatchEvent) => void }>>();
   const failures: { method: string; path: string; error: KubeApiError }[] = [];
   const calls: Call[] = [];
   let version = 100;
@@ -55,7 +63,9 @@ export function fakeKube(): FakeKube {
     return found;
   };
   const notify = (collection: string, type: WatchEvent['type'], object: Obj) => {
-    for (const watcher of watchers.get(collection) ?? []) watcher({ type, object: structuredClone(object) as WatchEvent['object'] });
+    for (const watcher of watchers.get(collection) ?? []) {
+      if (matches(object, watcher.query)) watcher.onEvent({ type, object: structuredClone(object) as WatchEvent['object'] });
+    }
   };
   const stamp = (object: Obj): Obj => {
     const copy = structuredClone(object);
@@ -84,7 +94,7 @@ export function fakeKube(): FakeKube {
       const notFound = () => new KubeApiError(404, 'NotFound', `"${name}" not found`);
       switch (method) {
         case 'GET':
-          if (name === undefined) return { items: [...objects.values()].map((o) => structuredClone(o)), metadata: { resourceVersion: String(version) } } as T;
+          if (name === undefined) return { items: [...objects.values()].filter((o) => matches(o, options.query)).map((o) => structuredClone(o)), metadata: { resourceVersion: String(version) } } as T;
           if (!existing) throw notFound();
           return structuredClone(existing) as T;
         case 'POST':
@@ -118,7 +128,7 @@ export function fakeKube(): FakeKube {
       const { collection } = split(path);
       let set = watchers.get(collection);
       if (!set) watchers.set(collection, (set = new Set()));
-      const watcher = options.onEvent;
+      const watcher = { query: options.query, onEvent: options.onEvent };
       set.add(watcher);
       // Open until aborted, as a long watch.
       return new Promise<void>((resolve) => {
