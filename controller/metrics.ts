@@ -21,6 +21,8 @@ export interface Metrics {
   readonly newestKeyTimestamp: Gauge;
   readonly unsealDuration: Histogram<'result'>;
   readonly queueDepth: Gauge;
+  /** resource: sealedsecrets | secrets */
+  readonly informerLists: Counter<'resource'>;
 }
 
 export function createMetrics(version: string): Metrics {
@@ -51,6 +53,12 @@ export function createMetrics(version: string): Metrics {
       registers: [registry],
     }),
     queueDepth: new Gauge({ name: `${NS}_queue_depth`, help: 'SealedSecrets waiting to be unsealed (queued, running or waiting to retry)', registers: [registry] }),
+    informerLists: new Counter({
+      name: `${NS}_informer_lists_total`,
+      help: 'Full lists of a watched collection: one per namespace at start, then one after each expired watch (410 Gone)',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -3,7 +3,6 @@
  * leader election and the HTTP servers, and runs until `signal` aborts. Every replica watches keys
  * and SealedSecrets and serves HTTP; only the leader unseals and renews keys (lead.ts).
  */
-import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import type { SealedSecret } from '../shared/kube.ts';
 import type { ControllerConfig } from './config.ts';
@@ -15,7 +14,7 @@ import { createLeaseStore } from './lease-store.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { watchSealedSecrets } from './sealed-secrets.ts';
-import { closeServer, createApp, createMetricsApp, listen } from './server.ts';
+import { startServers, type Servers } from './server.ts';
 import { untilAborted } from './time.ts';
 import { createUnsealPool } from './unseal-pool.ts';
 import { createKeyTrialOrder, createUnsealer } from './unsealer.ts';
@@ -48,18 +47,8 @@ export async function runController(options: RunOptions): Promise<void> {
     size: config.unsealThreads > 0 ? config.unsealThreads : Math.min(4, availableParallelism()),
   });
   const keys = startKeyManager({
-    client,
-    namespace: config.namespace,
-    prefix: config.keyPrefix,
-    order: config.keyOrderPriority,
-    keySize: config.keySize,
-    keyTtlMs: config.keyTtlMs,
-    commonName: config.myCn,
-    labels: config.privateKeyLabels,
-    annotations: config.privateKeyAnnotations,
-    log: log.with({ component: 'keys' }),
-    signal,
-    now,
+    client, namespace: config.namespace, prefix: config.keyPrefix, order: config.keyOrderPriority, keySize: config.keySize, keyTtlMs: config.keyTtlMs,
+    commonName: config.myCn, labels: config.privateKeyLabels, annotations: config.privateKeyAnnotations, log: log.with({ component: 'keys' }), signal, now,
   });
   options.renewRequests?.addEventListener(RENEW_REQUEST, () => keys.requestRenewal('renewal requested (SIGUSR1)'), { signal });
   const refreshKeys = () => {
@@ -70,81 +59,48 @@ export async function runController(options: RunOptions): Promise<void> {
   };
   keys.onChange(refreshKeys);
 
-  // HTTP first: probes and kubeseal work before the caches sync (upstream's slow start fails probes).
-  const httpServer = createServer({ requestTimeout: config.readTimeoutMs, headersTimeout: Math.min(config.readTimeoutMs, 60_000) }, createApp({
-    capabilities: {
-      newest: () => {
-        const newest = keys.keys()[0];
-        return newest ? { certificate: newest.certificate, publicKey: newest.privateKey } : undefined;
-      },
-      open: async (sealed) => {
-        // Verify and re-encrypt never render template.data (upstream advisories, 2026).
-        const withoutTemplateData: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
-        return (await pool.unseal(withoutTemplateData, keys.keys().map((k) => k.fingerprint))).secret.data ?? {};
-      },
-    },
-    rateLimit: config.rateLimit,
-    rateLimitBurst: config.rateLimitBurst,
-    maxRequestBytes: config.maxRequestBytes,
-    metrics,
-    log: log.with({ component: 'http' }),
-  }));
-  httpServer.setTimeout(config.writeTimeoutMs);
-  const metricsServer = createServer({ requestTimeout: config.readTimeoutMs }, createMetricsApp(metrics));
+  let servers: Servers | undefined;
   try {
-    const [http, metricsAddress] = await Promise.all([listen(httpServer, config.listenAddr), listen(metricsServer, config.listenMetricsAddr)]);
-    log.info('serving', { http, metrics: metricsAddress });
-    options.onListening?.({ http, metrics: metricsAddress });
+    // HTTP first: probes and kubeseal work before the caches sync (upstream's slow start fails probes).
+    servers = await startServers({
+      capabilities: {
+        newest: () => {
+          const newest = keys.keys()[0];
+          return newest ? { certificate: newest.certificate, publicKey: newest.privateKey } : undefined;
+        },
+        open: async (sealed) => {
+          // Verify and re-encrypt never render template.data (upstream advisories, 2026).
+          const withoutTemplateData: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
+          return (await pool.unseal(withoutTemplateData, keys.keys().map((k) => k.fingerprint))).secret.data ?? {};
+        },
+      },
+      listenAddr: config.listenAddr, listenMetricsAddr: config.listenMetricsAddr, readTimeoutMs: config.readTimeoutMs, writeTimeoutMs: config.writeTimeoutMs,
+      rateLimit: config.rateLimit, rateLimitBurst: config.rateLimitBurst, maxRequestBytes: config.maxRequestBytes,
+      metrics,
+      log: log.with({ component: 'http' }),
+    });
+    log.info('serving', { http: servers.http, metrics: servers.metrics });
+    options.onListening?.({ http: servers.http, metrics: servers.metrics });
 
     const keyOrder = createKeyTrialOrder();
     const sealedSecrets = await watchSealedSecrets({
-      client,
-      namespaces: config.allNamespaces ? undefined : [config.namespace, ...config.additionalNamespaces],
-      labelSelector: config.labelSelector,
-      recreateDeleted: !config.skipRecreate,
-      oldGcBehavior: config.oldGcBehavior,
-      forget: (uid) => keyOrder.forget(uid),
-      metrics,
-      log,
-      signal,
+      client, namespaces: config.allNamespaces ? undefined : [config.namespace, ...config.additionalNamespaces], labelSelector: config.labelSelector,
+      recreateDeleted: !config.skipRecreate, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), metrics, log, signal,
     });
     const unseal = createUnsealer({
-      client,
-      pool,
-      keyOrder,
-      keys: () => keys.keys(),
-      probablyMissing: (key) => sealedSecrets.probablyMissing(key),
-      lookup: (key) => sealedSecrets.lookup(key),
-      updateStatus: config.updateStatus,
-      oldGcBehavior: config.oldGcBehavior,
-      identity: config.identity,
-      metrics,
-      log: log.with({ component: 'unsealer' }),
-      now,
+      client, pool, keyOrder, keys: () => keys.keys(), probablyMissing: (key) => sealedSecrets.probablyMissing(key), lookup: (key) => sealedSecrets.lookup(key),
+      updateStatus: config.updateStatus, oldGcBehavior: config.oldGcBehavior, identity: config.identity, metrics, log: log.with({ component: 'unsealer' }), now,
     });
     const leadTerm = (term: AbortSignal) => lead({
-      client,
-      keys,
-      sealedSecrets,
-      unseal,
-      namespace: config.namespace,
-      certConfigMap: config.certConfigMap,
-      workers: config.workers,
-      maxRetries: config.maxUnsealRetries,
-      keyRenewPeriodMs: config.keyRenewPeriodMs,
-      keyCutoffTime: config.keyCutoffTime,
-      metrics,
-      log,
+      client, keys, sealedSecrets, unseal, namespace: config.namespace, certConfigMap: config.certConfigMap, workers: config.workers,
+      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, metrics, log,
     }, term);
 
     await keys.synced.then(refreshKeys);
     if (config.leaderElect) {
       const election = runLeaderElection({
         store: createLeaseStore(client, { namespace: config.namespace, name: config.leaseName }),
-        identity: config.identity,
-        leaseDurationMs: config.leaseDurationMs,
-        renewDeadlineMs: config.renewDeadlineMs,
-        retryPeriodMs: config.retryPeriodMs,
+        identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs,
         onStartedLeading: leadTerm,
         onNewLeader: (identity) => log.info('leader', { identity: identity || '(none)' }),
         log: log.with({ component: 'leader-election' }),
@@ -155,7 +111,7 @@ export async function runController(options: RunOptions): Promise<void> {
       await leadTerm(signal);
     }
   } finally {
-    await Promise.all([closeServer(httpServer), closeServer(metricsServer)]);
+    await servers?.close();
     await pool.close();
   }
   log.info('stopped');

@@ -30,8 +30,9 @@ describe('the SealedSecret watch', () => {
   it('skips namespaces that cannot be read and watches the others, SealedSecrets and Secrets', async () => {
     const kube = fakeKube();
     kube.seed('/api/v1/namespaces', { metadata: { name: 'app' } });
-    await start(kube, { namespaces: ['app', 'gone', 'app'] });
+    const { metrics } = await start(kube, { namespaces: ['app', 'gone', 'app'] });
     await until(() => kube.watching(SEALED('app')) && kube.watching(SECRETS('app')));
+    expect((await metrics.informerLists.get()).values.map((v) => `${v.labels.resource} ${v.value}`).sort()).toEqual(['sealedsecrets 1', 'secrets 1']);
     expect(kube.calls.filter((c) => c.method === 'GET' && c.path.startsWith('/api/v1/namespaces/') && !c.path.includes('/secrets')).map((c) => c.path))
       .toEqual(['/api/v1/namespaces/app', '/api/v1/namespaces/gone']);
     expect(kube.calls.filter((c) => c.method === 'WATCH').map((c) => c.path).sort()).toEqual([SECRETS('app'), SEALED('app')].sort());

@@ -90,6 +90,7 @@ export async function watchSealedSecrets(options: SealedSecretWatchOptions): Pro
         metrics.conditionInfo.remove(conditionLabels(sealed));
         if (options.oldGcBehavior) enqueue(objectKey(sealed));
       },
+      onSync: () => metrics.informerLists.inc({ resource: 'sealedsecrets' }),
     }),
   );
   const synced = Promise.all(informers.map((i) => i.synced)).then(() => {
@@ -130,6 +131,7 @@ export async function watchSealedSecrets(options: SealedSecretWatchOptions): Pro
         },
         // After a gap (410 Gone) deletions may have been missed: check every SealedSecret again.
         onSync: () => {
+          metrics.informerLists.inc({ resource: 'secrets' });
           if (!first) enqueueAll();
           first = false;
         },

@@ -11,7 +11,7 @@ import { readSealedSecret } from '../shared/kube.ts';
 import { unsealSealedSecret } from '../shared/sealed-secret.ts';
 import { createLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
-import { closeServer, createApp, createMetricsApp, listen, parseListenAddress, type ServerOptions } from './server.ts';
+import { closeServer, createApp, createMetricsApp, listen, parseListenAddress, startServers, type ServerOptions } from './server.ts';
 
 const CERT = readFixture('sealing-cert.pem');
 const servers: Server[] = [];
@@ -135,6 +135,20 @@ describe('the HTTP app', () => {
     const base = `http://${await listen(server, '127.0.0.1:0')}`;
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^sealed_secrets_controller_build_info\{revision="v9"\} 1$/m);
     expect((await fetch(`${base}/v1/cert.pem`)).status).toBe(404);
+  });
+
+  it('startServers listens on both addresses, or fails as a whole when one is taken', async () => {
+    const options = {
+      capabilities: { newest: () => undefined, open: async () => ({}) }, rateLimit: 1, rateLimitBurst: 1, maxRequestBytes: 1024,
+      metrics: createMetrics('test'), log: createLogger({ level: 'ERROR', format: 'text', infoToStdout: true, write: () => undefined }),
+      listenAddr: '127.0.0.1:0', listenMetricsAddr: '127.0.0.1:0', readTimeoutMs: 10_000, writeTimeoutMs: 10_000,
+    };
+    const servers = await startServers(options);
+    expect((await fetch(`http://${servers.http}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://${servers.metrics}/metrics`)).status).toBe(200);
+    await expect(startServers({ ...options, listenAddr: servers.http })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await servers.close();
+    await expect(fetch(`http://${servers.http}/healthz`)).rejects.toThrow();
   });
 
   it('reads listen addresses as Go does', () => {

@@ -16,7 +16,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, type SealedSecret } from '../shared/kube.ts';
@@ -227,4 +227,36 @@ export async function closeServer(server: Server): Promise<void> {
   if (!server.listening) return;
   await new Promise((resolve) => server.close(resolve));
   server.closeAllConnections();
+}
+
+export interface ServersOptions extends ServerOptions {
+  readonly listenAddr: string;
+  readonly listenMetricsAddr: string;
+  readonly readTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+}
+
+/** Both servers, listening. close() stops them (and is safe to call however start-up went). */
+export interface Servers {
+  /** The addresses bound, e.g. "127.0.0.1:41234". */
+  readonly http: string;
+  readonly metrics: string;
+  close(): Promise<void>;
+}
+
+/** Start the API and the metrics server; if either cannot listen, close both and throw. */
+export async function startServers(options: ServersOptions): Promise<Servers> {
+  const api = createServer({ requestTimeout: options.readTimeoutMs, headersTimeout: Math.min(options.readTimeoutMs, 60_000) }, createApp(options));
+  api.setTimeout(options.writeTimeoutMs);
+  const metrics = createServer({ requestTimeout: options.readTimeoutMs }, createMetricsApp(options.metrics));
+  const close = async () => {
+    await Promise.all([closeServer(api), closeServer(metrics)]);
+  };
+  try {
+    const [http, metricsAddress] = await Promise.all([listen(api, options.listenAddr), listen(metrics, options.listenMetricsAddr)]);
+    return { http, metrics: metricsAddress, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
