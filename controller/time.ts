@@ -41,9 +41,11 @@ export const systemTimers: Timers = {
 
 /**
  * RFC 3339 in UTC as the API server writes it: whole seconds (metav1.Time: Events, conditions) or
- * exactly six fractional digits (metav1.MicroTime: Leases, which kube-apiserver requires so).
+ * exactly six fractional digits (metav1.MicroTime: Leases, which kube-apiserver requires so);
+ * milliseconds for log records, as slog prints them.
  */
-export function rfc3339(date: Date, precision: 'seconds' | 'micro' = 'seconds'): string {
+export function rfc3339(date: Date, precision: 'seconds' | 'millis' | 'micro' = 'seconds'): string {
   const iso = date.toISOString();
+  if (precision === 'millis') return iso;
   return precision === 'micro' ? iso.replace(/\.(\d{3})Z$/, '.$1000Z') : iso.replace(/\.\d{3}Z$/, 'Z');
 }
