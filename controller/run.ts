@@ -103,11 +103,15 @@ export async function runController(options: RunOptions): Promise<void> {
         // Verify and re-encrypt never render template.data (upstream advisories, 2026).
         const withoutTemplateData: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
         const fingerprints = keys.keys().map((k) => k.fingerprint);
-        return (await pool.unseal(withoutTemplateData, fingerprints)).secret.data ?? {};
+        return (await pool.unseal(withoutTemplateData, fingerprints, 'http')).secret.data ?? {};
       },
+      keyCount: () => keys.keys().length,
     },
     rateLimit: config.rateLimit,
     rateLimitBurst: config.rateLimitBurst,
+    trustedProxyHops: config.trustedProxyHops,
+    rsaOpsPerSecond: config.rateLimitRsaOps,
+    maxRequestRsaOps: config.maxRequestRsaOps,
     maxRequestBytes: config.maxRequestBytes,
     metrics,
     log: log.with({ component: 'http' }),
