@@ -30,6 +30,11 @@ export interface ControllerConfig {
   readonly labelSelector: string;
   readonly rateLimit: number;
   readonly rateLimitBurst: number;
+  /** Proxies that append to X-Forwarded-For in front of the HTTP API; the rate limits key on the address that many hops back. */
+  readonly trustedProxyHops: number;
+  /** RSA private operations /v1/verify and /v1/rotate may spend per second (all clients) and per request. */
+  readonly rateLimitRsaOps: number;
+  readonly maxRequestRsaOps: number;
   readonly privateKeyAnnotations: Readonly<Record<string, string>>;
   readonly privateKeyLabels: Readonly<Record<string, string>>;
   readonly oldGcBehavior: boolean;
@@ -79,6 +84,9 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--label-selector <selector>', kind: 'string', default: '', help: 'Label selector which can be used to filter sealed secrets.' },
   { flags: '--rate-limit <n>', kind: 'string', default: '2', help: 'Number of allowed sustained request per second for the decrypting endpoints (/v1/verify, /v1/rotate)' },
   { flags: '--rate-limit-burst <n>', kind: 'string', default: '2', help: 'Number of requests allowed to exceed the rate limit per second for the decrypting endpoints' },
+  { flags: '--rate-limit-rsa-ops <n>', kind: 'string', default: '100', help: 'RSA private operations per second the decrypting endpoints may spend, all clients together (a request is charged its values times the sealing keys). They run on a thread of their own, so unsealing keeps its threads.' },
+  { flags: '--max-request-rsa-ops <n>', kind: 'string', default: '1000', help: 'Most RSA private operations one request to the decrypting endpoints may need (values times sealing keys); larger requests get 413.' },
+  { flags: '--trusted-proxy-hops <n>', kind: 'string', default: '1', help: 'Proxies in front of the HTTP API that append the caller\'s address to X-Forwarded-For (1: the API server\'s service proxy). The rate limits key on the address that many hops back from the peer; 0 keys on the peer address and ignores the header.' },
   { flags: '--privatekey-annotations <k=v,...>', kind: 'string', default: '', help: 'Comma-separated list of additional annotations to be put on renewed sealing keys.' },
   { flags: '--privatekey-labels <k=v,...>', kind: 'string', default: '', help: 'Comma-separated list of additional labels to be put on renewed sealing keys.' },
   { flags: '--old-gc-behavior', kind: 'bool', default: false, help: 'Revert to old GC behavior where the controller deletes secrets instead of delegating that to k8s itself.' },
@@ -203,6 +211,9 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     labelSelector: s('labelSelector'),
     rateLimit: number(s('rateLimit'), '--rate-limit'),
     rateLimitBurst: integer(s('rateLimitBurst'), '--rate-limit-burst', 1),
+    trustedProxyHops: integer(s('trustedProxyHops'), '--trusted-proxy-hops', 0),
+    rateLimitRsaOps: number(s('rateLimitRsaOps'), '--rate-limit-rsa-ops'),
+    maxRequestRsaOps: integer(s('maxRequestRsaOps'), '--max-request-rsa-ops', 1),
     privateKeyAnnotations: parseKeyValues(s('privatekeyAnnotations'), '--privatekey-annotations'),
     privateKeyLabels: parseKeyValues(s('privatekeyLabels'), '--privatekey-labels'),
     oldGcBehavior: b('oldGcBehavior'),

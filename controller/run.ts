@@ -71,11 +71,13 @@ export async function runController(options: RunOptions): Promise<void> {
         open: async (sealed) => {
           // Verify and re-encrypt never render template.data (upstream advisories, 2026).
           const withoutTemplateData: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
-          return (await pool.unseal(withoutTemplateData, keys.keys().map((k) => k.fingerprint))).secret.data ?? {};
+          return (await pool.unseal(withoutTemplateData, keys.keys().map((k) => k.fingerprint), 'http')).secret.data ?? {};
         },
+        keyCount: () => keys.keys().length,
       },
       listenAddr: config.listenAddr, listenMetricsAddr: config.listenMetricsAddr, readTimeoutMs: config.readTimeoutMs, writeTimeoutMs: config.writeTimeoutMs,
-      rateLimit: config.rateLimit, rateLimitBurst: config.rateLimitBurst, maxRequestBytes: config.maxRequestBytes,
+      rateLimit: config.rateLimit, rateLimitBurst: config.rateLimitBurst, trustedProxyHops: config.trustedProxyHops,
+      rsaOpsPerSecond: config.rateLimitRsaOps, maxRequestRsaOps: config.maxRequestRsaOps, maxRequestBytes: config.maxRequestBytes,
       metrics,
       log: log.with({ component: 'http' }),
     });

@@ -38,9 +38,13 @@ async function serve(options: Partial<ServerOptions> & { opens?: boolean; hasKey
         if (options.opens === false) throw new DecryptError('no-key', 'no key could decrypt secret (password)');
         return { password: Buffer.from('topsecret-value').toString('base64') };
       },
+      keyCount: () => 1,
     },
     rateLimit: 2,
     rateLimitBurst: 2,
+    trustedProxyHops: 1,
+    rsaOpsPerSecond: 1000,
+    maxRequestRsaOps: 1000,
     maxRequestBytes: 4096,
     metrics,
     log: createLogger({ level: 'DEBUG', format: 'text', infoToStdout: true, write: (_s, line) => logs.push(line) }),
@@ -139,7 +143,8 @@ describe('the HTTP app', () => {
 
   it('startServers listens on both addresses, or fails as a whole when one is taken', async () => {
     const options = {
-      capabilities: { newest: () => undefined, open: async () => ({}) }, rateLimit: 1, rateLimitBurst: 1, maxRequestBytes: 1024,
+      capabilities: { newest: () => undefined, open: async () => ({}), keyCount: () => 0 }, rateLimit: 1, rateLimitBurst: 1, maxRequestBytes: 1024,
+      trustedProxyHops: 1, rsaOpsPerSecond: 1000, maxRequestRsaOps: 1000,
       metrics: createMetrics('test'), log: createLogger({ level: 'ERROR', format: 'text', infoToStdout: true, write: () => undefined }),
       listenAddr: '127.0.0.1:0', listenMetricsAddr: '127.0.0.1:0', readTimeoutMs: 10_000, writeTimeoutMs: 10_000,
     };

@@ -30,6 +30,8 @@ export interface ServerCapabilities {
   newest(): { certificate: string; publicKey: KeyObject } | undefined;
   /** Unseal the values of a SealedSecret (never its template). Rejects with a DecryptError when no key fits. */
   open(sealed: SealedSecret): Promise<Record<string, string>>;
+  /** How many sealing keys `open` may try per value. */
+  keyCount(): number;
 }
 
 export interface ServerOptions {
@@ -37,25 +39,44 @@ export interface ServerOptions {
   readonly rateLimit: number;
   readonly rateLimitBurst: number;
   readonly maxRequestBytes: number;
+  /**
+   * Proxies in front of the controller that append their caller's address to X-Forwarded-For
+   * (the API server's service proxy is one). The rate limits key on the address that many hops
+   * back from the peer; 0: on the peer address alone.
+   */
+  readonly trustedProxyHops: number;
+  /**
+   * RSA private operations the decrypting endpoints may spend per second, all clients together,
+   * and at most per request (also the bucket's burst). A request is charged its worst case, values
+   * times keys, before any work: RSA is what costs, and a body of many values is one request.
+   */
+  readonly rsaOpsPerSecond: number;
+  readonly maxRequestRsaOps: number;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now?: () => number;
 }
 
-/** Token buckets per client: `rate` per second, `burst` at once. */
-function limiter(rate: number, burst: number, now: () => number): (client: string) => { ok: boolean; retryAfterS: number; remaining: number } {
+/** Token buckets per client: `rate` tokens per second, `burst` at once; a request takes `cost` tokens. */
+function limiter(rate: number, burst: number, now: () => number): (client: string, cost?: number) => { ok: boolean; retryAfterS: number; remaining: number } {
   const buckets = new Map<string, { tokens: number; at: number }>();
-  return (client) => {
+  return (client, cost = 1) => {
     const t = now();
     if (buckets.size > 65_536) buckets.clear(); // bounded memory, as upstream's 65536-entry store
     const bucket = buckets.get(client) ?? { tokens: burst, at: t };
     bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * rate);
     bucket.at = t;
     buckets.set(client, bucket);
-    if (bucket.tokens < 1) return { ok: false, retryAfterS: Math.ceil((1 - bucket.tokens) / Math.max(rate, 1e-9)), remaining: 0 };
-    bucket.tokens -= 1;
+    if (bucket.tokens < cost) return { ok: false, retryAfterS: Math.max(1, Math.ceil((cost - bucket.tokens) / Math.max(rate, 1e-9))), remaining: Math.floor(bucket.tokens) };
+    bucket.tokens -= cost;
     return { ok: true, retryAfterS: 0, remaining: Math.floor(bucket.tokens) };
   };
+}
+
+/** The most RSA private operations opening `sealed` can take: every value may try every key. */
+export function rsaCost(sealed: SealedSecret, keys: number): number {
+  const values = Object.keys(sealed.spec.encryptedData).length + (sealed.spec.data ? 1 : 0);
+  return Math.max(1, values) * Math.max(1, keys);
 }
 
 /** A request body as a SealedSecret; throws UserError. Like upstream, multi-document bodies are refused. */
@@ -77,6 +98,10 @@ export function createApp(options: ServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Express (proxy-addr) walks X-Forwarded-For from the right: with n trusted hops, req.ip is the
+  // n-th address left of the peer (or the left-most one when there are fewer). Entries left of it
+  // are whatever the client wrote, so they never name the client.
+  app.set('trust proxy', options.trustedProxyHops);
 
   const instrument = (path: string) => (req: Request, res: Response, next: NextFunction) => {
     const end = metrics.httpDuration.startTimer({ path, method: req.method.toLowerCase() });
@@ -86,9 +111,9 @@ export function createApp(options: ServerOptions): express.Express {
     });
     next();
   };
-  // Through the API server's service proxy every caller has the API server's address; the proxy
-  // passes the caller's in X-Forwarded-For, so that names the client (as upstream's limiter does).
-  const clientOf = (req: Request): string => String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() || req.socket.remoteAddress || '';
+  // Through the API server's service proxy every caller has the API server's address as peer; the
+  // proxy appends the caller's address to X-Forwarded-For, the right-most entry (one trusted hop).
+  const clientOf = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? '';
   const rateLimited = (req: Request, res: Response, next: NextFunction) => {
     const verdict = allow(`${req.path} ${clientOf(req)}`);
     res.setHeader('X-RateLimit-Limit', String(options.rateLimitBurst));
@@ -98,6 +123,21 @@ export function createApp(options: ServerOptions): express.Express {
     res.status(429).type('text/plain').send('limit exceeded\n');
   };
   const body = express.raw({ type: () => true, limit: options.maxRequestBytes });
+  const rsaBudget = limiter(options.rsaOpsPerSecond, options.maxRequestRsaOps, now);
+  /** Charge the RSA budget for opening `sealed`, or answer 413/429 and return false. */
+  const chargeRsa = (sealed: SealedSecret, res: Response): boolean => {
+    const cost = rsaCost(sealed, capabilities.keyCount());
+    if (cost > options.maxRequestRsaOps) {
+      res.status(413).type('text/plain; charset=utf-8')
+        .send(`opening this SealedSecret may take ${cost} RSA operations (values times sealing keys), more than the ${options.maxRequestRsaOps} allowed per request; send fewer values per request\n`);
+      return false;
+    }
+    const verdict = rsaBudget('', cost);
+    if (verdict.ok) return true;
+    res.setHeader('Retry-After', String(verdict.retryAfterS));
+    res.status(429).type('text/plain; charset=utf-8').send('limit exceeded: the decrypting endpoints are busy, retry later\n');
+    return false;
+  };
 
   app.all('/healthz', (_req, res) => {
     res.status(200).type('text/plain; charset=utf-8').send('ok\n');
@@ -122,6 +162,7 @@ export function createApp(options: ServerOptions): express.Express {
       res.status(500).end();
       return;
     }
+    if (!chargeRsa(sealed, res)) return;
     try {
       await capabilities.open(sealed);
       res.status(200).end();
@@ -145,6 +186,7 @@ export function createApp(options: ServerOptions): express.Express {
       res.status(500).type('text/plain; charset=utf-8').send('cannot get certificate\n');
       return;
     }
+    if (!chargeRsa(sealed, res)) return;
     let values: Record<string, string>;
     try {
       values = await capabilities.open(sealed);
