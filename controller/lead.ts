@@ -4,8 +4,7 @@
  * resolves once it has (the elector waits for that before releasing the Lease).
  */
 import { errorMessage } from '../shared/errors.ts';
-import type { KeyManager } from './key-manager.ts';
-import { publishCertificate } from './key-manager.ts';
+import { publishCertificate, type KeyManager } from './key-manager.ts';
 import type { KubeClient } from './kube-client.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
