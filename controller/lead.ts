@@ -59,9 +59,10 @@ export async function lead(options: LeadOptions, term: AbortSignal): Promise<voi
   });
   const renewal = keys.runRenewal({ periodMs: options.keyRenewPeriodMs, cutoff: options.keyCutoffTime, signal: term });
   try {
-    await keys.synced;
+    // Both lists can hang while the API server is away: the term may end first.
+    await Promise.race([keys.synced, untilAborted(term)]);
     publish();
-    await sealedSecrets.synced;
+    await Promise.race([sealedSecrets.synced, untilAborted(term)]);
     queue.start(term);
     sealedSecrets.enqueueAll();
     await untilAborted(term);
