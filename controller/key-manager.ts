@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../shared/errors.ts';
 import type { Secret } from '../shared/kube.ts';
 import { createSealingCertificate, generateSealingKeyPair } from '../shared/certificate.ts';
+import { untilAborted } from './abort.ts';
 import { startInformer } from './informer.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import { ACTIVE_KEY_SELECTOR, keyFromSecret, keySecret, needsNewKey, nextRenewal, sortNewestFirst, waitBeforeNewKey, type KeyOrder as KeyOrderPriority, type SealingKey } from './keys.ts';
@@ -131,7 +132,7 @@ export async function runKeyRenewal(options: {
   now: () => Date;
 }): Promise<void> {
   const { manager, log, signal } = options;
-  await manager.synced;
+  await untilAborted(manager.synced, signal);
   let failures = 0;
   while (!signal.aborted) {
     const keys = manager.keys();

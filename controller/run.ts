@@ -5,11 +5,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
 import { errorMessage } from '../shared/errors.ts';
+import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
 import { objectKey, startInformer, type Informer } from './informer.ts';
-import { createKubeClient, loadKubeConfig, type KubeClient } from './kube-client.ts';
+import { createKubeClient, isNotFound, loadKubeConfig, type KubeClient } from './kube-client.ts';
 import { publishCertificate, runKeyRenewal, startKeyManager, type KeyManager } from './key-manager.ts';
 import { createLeaseStore, runLeaderElection } from './leader.ts';
 import type { Logger } from './log.ts';
@@ -52,17 +54,37 @@ function watchedNamespaces(config: ControllerConfig): string[] | undefined {
   return [...new Set([config.namespace, ...config.additionalNamespaces])];
 }
 
-async function existingNamespaces(client: KubeClient, names: string[], log: Logger, signal: AbortSignal): Promise<string[]> {
-  const found: string[] = [];
-  for (const name of names) {
+/**
+ * Wait until namespace `name` can be read, then call `onFound`. Only NotFound means "not there
+ * (yet)"; any other failure (401, a transient 5xx, unreachable) is retried too, never taken as a
+ * reason to skip the namespace for the life of the process. Retries back off to 30 s; a namespace
+ * created later is picked up then. Stops when `signal` aborts. Needs only `get` on namespaces.
+ * `firstAnswer` is called once the first probe has an answer, whatever it is.
+ */
+async function whenNamespaceReadable(
+  client: KubeClient,
+  name: string,
+  on: { onFound: () => void; firstAnswer: () => void },
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, { signal });
-      found.push(name);
+      if (attempt > 0) log.info('namespace now readable: watching it', { namespace: name });
+      on.onFound();
+      on.firstAnswer();
+      return;
     } catch (error) {
-      log.warn('skipping namespace that cannot be read', { namespace: name, error: errorMessage(error) });
+      on.firstAnswer();
+      if (signal.aborted) return;
+      if (attempt === 0) {
+        if (isNotFound(error)) log.warn('namespace does not exist (yet): watching it once it does', { namespace: name });
+        else log.warn('cannot read namespace; retrying', { namespace: name, error: errorMessage(error) });
+      }
     }
+    await sleep(Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5)), undefined, { signal }).catch(() => undefined);
   }
-  return found;
 }
 
 export async function runController(options: RunOptions): Promise<void> {
@@ -133,19 +155,19 @@ export async function runController(options: RunOptions): Promise<void> {
 
   // SealedSecrets, from all namespaces or from ours plus --additional-namespaces.
   const namespaces = watchedNamespaces(config);
-  const paths = namespaces === undefined
-    ? [`${SEALED_SECRETS}/sealedsecrets`]
-    : (await existingNamespaces(client, namespaces, log, signal)).map((ns) => `${SEALED_SECRETS}/namespaces/${encodeURIComponent(ns)}/sealedsecrets`);
   const keyOrder = createKeyOrder();
   /** Keys whose Secret was just deleted, or whose SealedSecret appeared after the first list. */
   const missing = new Set<string>();
   let listed = false;
   let queue: WorkQueue | undefined;
   const enqueue = (key: string, fresh = false) => queue?.add(key, { fresh });
-  const informers: Informer<SealedSecret>[] = paths.map((path) =>
-    startInformer<SealedSecret>({
+  const informers: Informer<SealedSecret>[] = [];
+  /** Watch the SealedSecrets (and, unless --skip-recreate, the Secrets) of one namespace or of all. */
+  const watch = (namespace: string | undefined): Informer<SealedSecret> => {
+    const scope = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
+    const informer = startInformer<SealedSecret>({
       client,
-      path,
+      path: `${SEALED_SECRETS}${scope}/sealedsecrets`,
       labelSelector: config.labelSelector,
       cache: true,
       log: log.with({ component: 'informer' }),
@@ -162,9 +184,11 @@ export async function runController(options: RunOptions): Promise<void> {
         metrics.conditionInfo.remove({ namespace: sealed.metadata?.namespace ?? '', name: sealed.metadata?.name ?? '', condition: 'Synced', ss_app_kubernetes_io_instance: sealed.metadata?.labels?.['app.kubernetes.io/instance'] ?? '' });
         if (config.oldGcBehavior) enqueue(objectKey(sealed));
       },
-    }),
-  );
-  void Promise.all(informers.map((i) => i.synced)).then(() => { listed = true; });
+    });
+    informers.push(informer);
+    if (!config.skipRecreate) watchDeletedSecrets(`/api/v1${scope}/secrets`);
+    return informer;
+  };
   const lookup = (key: string): SealedSecret | undefined => {
     for (const informer of informers) {
       const found = informer.cache.get(key);
@@ -178,36 +202,46 @@ export async function runController(options: RunOptions): Promise<void> {
 
   // Deleted Secrets: a metadata-only watch with no cache, so memory does not grow with the
   // cluster's Secrets. A deleted Secret owned by (or managed for) a SealedSecret is recreated.
-  if (!config.skipRecreate) {
-    for (const path of namespaces === undefined ? ['/api/v1/secrets'] : paths.map((p) => p.replace(/^\/apis\/bitnami\.com\/v1alpha1(\/namespaces\/[^/]+)\/sealedsecrets$/, '/api/v1$1/secrets'))) {
-      let first = true;
-      startInformer<Secret>({
-        client,
-        path,
-        labelSelector: config.labelSelector,
-        metadataOnly: true,
-        cache: false,
-        log: log.with({ component: 'secret-watch' }),
-        signal,
-        onDelete: (secret) => {
-          const key = objectKey(secret);
-          const sealed = lookup(key);
-          if (!sealed) return;
-          const owned = (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.kind === 'SealedSecret' && r.uid === sealed.metadata.uid);
-          const managed = secret.metadata?.annotations?.['sealedsecrets.bitnami.com/managed'] === 'true';
-          if (owned || managed) {
-            missing.add(key);
-            enqueue(key, true);
-          }
-        },
-        // After a gap (410 Gone) deletions may have been missed: check every SealedSecret again.
-        onSync: () => {
-          if (!first) enqueueAll();
-          first = false;
-        },
-      });
-    }
+  function watchDeletedSecrets(path: string): void {
+    let first = true;
+    startInformer<Secret>({
+      client,
+      path,
+      labelSelector: config.labelSelector,
+      metadataOnly: true,
+      cache: false,
+      log: log.with({ component: 'secret-watch' }),
+      signal,
+      onDelete: (secret) => {
+        const key = objectKey(secret);
+        const sealed = lookup(key);
+        if (!sealed) return;
+        const owned = (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.kind === 'SealedSecret' && r.uid === sealed.metadata.uid);
+        const managed = secret.metadata?.annotations?.['sealedsecrets.bitnami.com/managed'] === 'true';
+        if (owned || managed) {
+          missing.add(key);
+          enqueue(key, true);
+        }
+      },
+      // After a gap (410 Gone) deletions may have been missed: check every SealedSecret again.
+      onSync: () => {
+        if (!first) enqueueAll();
+        first = false;
+      },
+    });
   }
+
+  // Namespaces that exist now are watched before leading starts (its first sync waits for them);
+  // the others as soon as they can be read (whenNamespaceReadable).
+  if (namespaces === undefined) {
+    watch(undefined);
+  } else {
+    // Wait for the first answer about each; a namespace found later joins on its own.
+    await Promise.all(namespaces.map((namespace) => new Promise<void>((firstAnswer) => {
+      void whenNamespaceReadable(client, namespace, { onFound: () => watch(namespace), firstAnswer }, log, signal);
+    })));
+  }
+  void Promise.all(informers.map((i) => i.synced)).then(() => { listed = true; });
 
   const unseal = createUnsealer({
     client,
@@ -257,12 +291,15 @@ export async function runController(options: RunOptions): Promise<void> {
     options.onRenewRequest?.(() => {
       if (!term.aborted) keys.generate('renewal requested (SIGUSR1)').catch((error: unknown) => log.error('could not generate a sealing key', { error: errorMessage(error) }));
     });
-    await keys.synced;
-    publish();
-    await Promise.all(informers.map((i) => i.synced));
-    q.start(term);
-    enqueueAll();
-    await new Promise<void>((resolve) => term.addEventListener('abort', () => resolve(), { once: true }));
+    // Keys or SealedSecrets that never load (a bad token) must not hold up losing the lead or shutdown.
+    await untilAborted(keys.synced, term);
+    if (!term.aborted) publish();
+    await untilAborted(Promise.all(informers.map((i) => i.synced)), term);
+    if (!term.aborted) {
+      q.start(term);
+      enqueueAll();
+    }
+    await aborted(term);
     unsubscribe();
     queue = undefined;
     metrics.isLeader.set(0);
@@ -273,8 +310,10 @@ export async function runController(options: RunOptions): Promise<void> {
   };
 
   options.onRenewRequest?.(() => log.warn('not the leader (yet): send SIGUSR1 to the leading replica to renew the key'));
-  await keys.synced.then(refreshKeys);
-  if (config.leaderElect) {
+  await untilAborted(keys.synced.then(refreshKeys), signal);
+  if (signal.aborted) {
+    // Stopped before the keys loaded: nothing to lead or hand over.
+  } else if (config.leaderElect) {
     const election = runLeaderElection({
       store: createLeaseStore(client, { namespace: config.namespace, name: config.leaseName }),
       identity: config.identity,
@@ -285,7 +324,7 @@ export async function runController(options: RunOptions): Promise<void> {
       onNewLeader: (identity) => log.info('leader', { identity: identity || '(none)' }),
       log: log.with({ component: 'leader-election' }),
     });
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await aborted(signal);
     await election.stop();
   } else {
     const term = new AbortController();
