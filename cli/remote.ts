@@ -16,8 +16,11 @@
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CERT_CONFIGMAP, CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
+import { kubectlUsers } from '../shared/kubeconfig-auth.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
 import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
@@ -322,10 +325,12 @@ export function proxyFailure(response: ApiResponse, service: ControllerService, 
 
 // ---- the modes -----------------------------------------------------------------------------
 
+/** One kubeconfig file, its users read as kubectl reads them (shared/kubeconfig-auth.ts). */
 function parseKubeconfigFile(file: string): KubeconfigData {
   const kc = new KubeConfig();
   kc.loadFromFile(file);
-  return { clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
+  const users = kubectlUsers(kc.getUsers(), { path: resolvePath(file), text: readFileSync(file, 'utf8') }, (path) => accessSync(path, constants.R_OK));
+  return { clusters: kc.getClusters(), users, contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
 }
 
 const NEEDS: Record<Mode, string> = {

@@ -13,6 +13,7 @@ import { CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
 import { errorMessage } from '../shared/errors.ts';
 import { ACTIVE_KEY_SELECTOR, keyFromSecret, keySecret, type KeyOrderPriority, type SealingKey } from '../shared/key-secret.ts';
 import type { Secret } from '../shared/kube.ts';
+import { untilAborted } from './abort.ts';
 import { startInformer } from './informer.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import { needsNewKey, nextRenewal, sortNewestFirst, waitBeforeNewKey } from './keys.ts';
@@ -151,7 +152,8 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
 
   async function renewalLoop(renewal: { periodMs: number; cutoff?: Date | undefined; signal: AbortSignal }): Promise<void> {
     const renewLog = log.with({ component: 'renewal' });
-    await synced;
+    // Keys that never load (a refused token) must not hold up losing the lead or shutdown.
+    await untilAborted(synced, renewal.signal);
     let failures = 0;
     while (!renewal.signal.aborted) {
       const keys = sorted;

@@ -4,13 +4,13 @@
  * resolves once it has (the elector waits for that before releasing the Lease).
  */
 import { errorMessage } from '../shared/errors.ts';
+import { aborted, untilAborted } from './abort.ts';
 import { publishCertificate, type KeyManager } from './key-manager.ts';
 import type { KubeClient } from './kube-client.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { createWorkQueue, defaultBackoff, type Outcome } from './queue.ts';
 import type { SealedSecretWatch } from './sealed-secrets.ts';
-import { untilAborted } from './time.ts';
 
 export interface LeadOptions {
   readonly client: KubeClient;
@@ -60,12 +60,14 @@ export async function lead(options: LeadOptions, term: AbortSignal): Promise<voi
   const renewal = keys.runRenewal({ periodMs: options.keyRenewPeriodMs, cutoff: options.keyCutoffTime, signal: term });
   try {
     // Both lists can hang while the API server is away: the term may end first.
-    await Promise.race([keys.synced, untilAborted(term)]);
-    publish();
-    await Promise.race([sealedSecrets.synced, untilAborted(term)]);
-    queue.start(term);
-    sealedSecrets.enqueueAll();
-    await untilAborted(term);
+    await untilAborted(keys.synced, term);
+    if (!term.aborted) publish();
+    await untilAborted(sealedSecrets.synced, term);
+    if (!term.aborted) {
+      queue.start(term);
+      sealedSecrets.enqueueAll();
+    }
+    await aborted(term);
   } finally {
     unsubscribe();
     detach();

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { SealedSecret } from '../shared/kube.ts';
+import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
 import { createKubeClient, loadKubeConfig } from './kube-client.ts';
 import { startKeyManager } from './key-manager.ts';
@@ -15,7 +16,6 @@ import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { watchSealedSecrets } from './sealed-secrets.ts';
 import { startServers, type Servers } from './server.ts';
-import { untilAborted } from './time.ts';
 import { createUnsealPool } from './unseal-pool.ts';
 import { createKeyTrialOrder, createUnsealer } from './unsealer.ts';
 
@@ -98,8 +98,11 @@ export async function runController(options: RunOptions): Promise<void> {
       maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, metrics, log,
     }, term);
 
-    await keys.synced.then(refreshKeys);
-    if (config.leaderElect) {
+    // Keys that never load (a refused token) must not hold up shutdown.
+    await untilAborted(keys.synced.then(refreshKeys), signal);
+    if (signal.aborted) {
+      // Stopped before the keys loaded: nothing to lead or hand over.
+    } else if (config.leaderElect) {
       const election = runLeaderElection({
         store: createLeaseStore(client, { namespace: config.namespace, name: config.leaseName }),
         identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs,
@@ -107,7 +110,7 @@ export async function runController(options: RunOptions): Promise<void> {
         onNewLeader: (identity) => log.info('leader', { identity: identity || '(none)' }),
         log: log.with({ component: 'leader-election' }),
       });
-      await untilAborted(signal);
+      await aborted(signal);
       await election.stop();
     } else {
       await leadTerm(signal);

@@ -27,15 +27,17 @@ async function start(kube: FakeKube, options: Partial<SealedSecretWatchOptions> 
 }
 
 describe('the SealedSecret watch', () => {
-  it('skips namespaces that cannot be read and watches the others, SealedSecrets and Secrets', async () => {
+  it('watches the namespaces it can read at once, and one that appears later as soon as it does', async () => {
     const kube = fakeKube();
     kube.seed('/api/v1/namespaces', { metadata: { name: 'app' } });
-    const { metrics } = await start(kube, { namespaces: ['app', 'gone', 'app'] });
+    const { metrics } = await start(kube, { namespaces: ['app', 'later', 'app'] });
     await until(() => kube.watching(SEALED('app')) && kube.watching(SECRETS('app')));
-    expect((await metrics.informerLists.get()).values.map((v) => `${v.labels.resource} ${v.value}`).sort()).toEqual(['sealedsecrets 1', 'secrets 1']);
     expect(kube.calls.filter((c) => c.method === 'GET' && c.path.startsWith('/api/v1/namespaces/') && !c.path.includes('/secrets')).map((c) => c.path))
-      .toEqual(['/api/v1/namespaces/app', '/api/v1/namespaces/gone']);
+      .toEqual(['/api/v1/namespaces/app', '/api/v1/namespaces/later']);
     expect(kube.calls.filter((c) => c.method === 'WATCH').map((c) => c.path).sort()).toEqual([SECRETS('app'), SEALED('app')].sort());
+    expect((await metrics.informerLists.get()).values.map((v) => `${v.labels.resource} ${v.value}`).sort()).toEqual(['sealedsecrets 1', 'secrets 1']);
+    kube.seed('/api/v1/namespaces', { metadata: { name: 'later' } });
+    await until(() => kube.watching(SEALED('later')) && kube.watching(SECRETS('later')), 5000); // the first retry is after 1 s
   });
 
   it('watches all namespaces with one informer each when no namespaces are given', async () => {

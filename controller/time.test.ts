@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { rfc3339, sleep, untilAborted } from './time.ts';
+import { aborted } from './abort.ts';
+import { rfc3339, sleep } from './time.ts';
 
 describe('time', () => {
   it('formats RFC 3339 as the API server writes it', () => {
@@ -18,6 +19,6 @@ describe('time', () => {
     stop.abort(new Error('stopping'));
     await expect(asleep).resolves.toBeUndefined();
     await expect(sleep(60_000, stop.signal)).resolves.toBeUndefined();
-    await expect(untilAborted(stop.signal)).resolves.toBeUndefined();
+    await expect(aborted(stop.signal)).resolves.toBeUndefined();
   });
 });

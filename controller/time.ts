@@ -1,7 +1,7 @@
 /**
  * Time, in one place: the timers type the controller's loops take (so tests run on a fake clock),
- * the one abortable sleep (and its endless form, untilAborted), and the RFC 3339 forms the
- * Kubernetes API reads and writes.
+ * the one abortable sleep, and the RFC 3339 forms the Kubernetes API reads and writes. Waits
+ * that give way to an abort without a timeout are abort.ts's.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -24,12 +24,6 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   } catch (error) {
     if (!signal?.aborted) throw error;
   }
-}
-
-/** Resolves when `signal` aborts (at once if it already has). */
-export function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /** The real clock's timers. */
