@@ -20,7 +20,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CERT_CONFIGMAP, CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
-import { kubectlUsers } from '../shared/kubeconfig-auth.ts';
+import { kubectlUsers, trimAuthorization } from '../shared/kubeconfig-auth.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
 import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
@@ -198,6 +198,7 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
     const requestOptions: RequestOptions & { headers: Record<string, string | string[]> } = { method, headers };
     try {
       await kc.applyToHTTPSOptions(requestOptions);
+      trimAuthorization(requestOptions.headers);
     } catch (error) {
       throw new ConnectionError(`cannot use the credentials of user "${connection.user.name}" (${connection.source}): ${oneLine(errorMessage(error))}; check the kubeconfig`);
     }

@@ -11,7 +11,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
-import { kubeconfigFiles, kubectlUsers, rawUsers } from '../shared/kubeconfig-auth.ts';
+import { kubeconfigFiles, kubectlUsers, rawUsers, trimAuthorization } from '../shared/kubeconfig-auth.ts';
 import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
 import { proxyFor, type Env } from '../shared/proxy.ts';
 import { sleep } from './time.ts';
@@ -183,6 +183,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
     });
     const pool = await dispatcher;
     const headers: Record<string, string> = { ...context.getHeaders() };
+    trimAuthorization(headers);
     headers.accept = opts.accept ?? 'application/json';
     let body: string | undefined;
     if (opts.body !== undefined) {

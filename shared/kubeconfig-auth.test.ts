@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kubectlUser, kubectlUsers, type KubeUser } from './kubeconfig-auth.ts';
+import { kubectlUser, kubectlUsers, trimAuthorization, type KubeUser } from './kubeconfig-auth.ts';
 
 const readableFiles = new Set(['/home/me/.kube/token', '/abs/token']);
 const access = (path: string) => {
@@ -60,5 +60,11 @@ describe('kubeconfig users as kubectl reads them', () => {
     const text = 'users:\n- name: a\n  user:\n    tokenFile: token\n- name: b\n  user:\n    token: t\n';
     const users = kubectlUsers([{ name: 'a' }, { name: 'b', token: 't' }], { path: '/home/me/.kube/config', text }, access);
     expect(users).toEqual([{ name: 'a', token: undefined, authProvider: { name: 'tokenFile', config: { tokenFile: '/home/me/.kube/token' } } }, { name: 'b', token: 't' }]);
+  });
+
+  it('trims a token file\'s trailing newline from the Authorization header, as client-go does', () => {
+    const headers: Record<string, unknown> = { Authorization: 'Bearer abc\n', Accept: 'x\n' };
+    trimAuthorization(headers);
+    expect(headers).toEqual({ Authorization: 'Bearer abc', Accept: 'x\n' });
   });
 });

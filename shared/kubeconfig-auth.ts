@@ -135,3 +135,14 @@ export function kubeconfigFiles(explicitPath: string, env: Readonly<Record<strin
   // node:os only when HOME is unset: loading it costs ~1 ms of every command's start-up.
   return [join(env.HOME ?? process.getBuiltinModule('node:os').homedir(), '.kube', 'config')];
 }
+
+/**
+ * client-node's tokenFile authenticator sends the file as it is, trailing newline included (which
+ * node:http refuses); client-go trims it. Call on the headers after client-node applied them.
+ */
+export function trimAuthorization(headers: Record<string, unknown>): void {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (name.toLowerCase() === 'authorization' && typeof value === 'string') headers[name] = value.trim();
+  }
+}

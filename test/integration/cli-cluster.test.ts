@@ -8,6 +8,7 @@
  * Without network namespaces (not root, no iproute2) only the specs that need no proxy run.
  */
 import { execFile } from 'node:child_process';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { homedir, tmpdir } from 'node:os';
@@ -124,6 +125,27 @@ describe.skipIf(noNetns !== null)('through the API server\'s service proxy', () 
       const started = Date.now();
       expect(await kubeseal(['--validate'], { stdin: one.repeat(6) })).toMatchObject({ code: 0, stderr: '' });
       expect(Date.now() - started).toBeGreaterThan(1000);
+    });
+
+    it('the rate limit keys on the caller the API server\'s proxy appends, not on an X-Forwarded-For the caller writes', async () => {
+      const url = new URL(`${cluster.server}/api/v1/namespaces/${home}/services/http:sealed-secrets-controller:http/proxy/v1/verify`);
+      const post = async (forwardedFor: string): Promise<number> => {
+        const options: RequestOptions & { headers: Record<string, string> } = { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor } };
+        await cluster.kc.applyToHTTPSOptions(options);
+        return new Promise((resolve, reject) => {
+          const req = httpsRequest(url, options, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end('{}');
+        });
+      };
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push(await post(`198.51.100.${i}`));
+      // --rate-limit-burst 2: a forged header per request does not make a new client
+      expect(statuses.filter((s) => s === 429).length, String(statuses)).toBeGreaterThanOrEqual(3);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // give the bucket back to the specs after this one
     });
 
     it('--controller-name and --controller-namespace name another Service, also with an unnamed port; -n does not move the controller', async () => {
