@@ -4,24 +4,18 @@
  * --kubeconfig, else every file of $KUBECONFIG (first one to set a value wins), else ~/.kube/config.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from '../shared/errors.ts';
 import { isObject } from '../shared/kube.ts';
+import { kubeconfigFiles } from '../shared/kubeconfig-auth.ts';
+
+export { kubeconfigFiles };
 
 export interface NamespaceChoice {
   /** The namespace to use for objects that have none; undefined when nothing configures one. */
   readonly namespace?: string;
   /** True when it came from -n/--namespace: then a Secret in another namespace is refused. */
   readonly explicit: boolean;
-}
-
-export function kubeconfigFiles(explicitPath: string, env: Readonly<Record<string, string | undefined>>): string[] {
-  if (explicitPath) return [explicitPath];
-  const fromEnv = env.KUBECONFIG?.split(delimiter).filter((p) => p !== '');
-  if (fromEnv && fromEnv.length > 0) return fromEnv;
-  // node:os only when HOME is unset: loading it costs ~1 ms of every command's start-up.
-  return [join(env.HOME ?? process.getBuiltinModule('node:os').homedir(), '.kube', 'config')];
 }
 
 /** -n if given; else the namespace of the kubeconfig's context ("default" when it names none). */

@@ -5,9 +5,9 @@
  * writes as a backup.
  */
 import type { KeyObject } from 'node:crypto';
-import { decodeBase64 } from '../shared/base64.ts';
 import { DecryptError, UserError } from '../shared/errors.ts';
 import { isObject, readSealedSecret } from '../shared/kube.ts';
+import { privateKeyOfSecret } from '../shared/key-secret.ts';
 import { pemBlocks, parsePrivateKey } from '../shared/keys.ts';
 import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
 import { unsealSealedSecret } from '../shared/sealed-secret.ts';
@@ -24,12 +24,7 @@ export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
   if (secrets.length === 0) throw new UserError(`--recovery-private-key "${file}" holds no key; pass a PEM private key or a backup of the sealing key Secrets`);
   return secrets.map((secret, index) => {
     const where = `--recovery-private-key "${file}"${secrets.length > 1 ? ` item ${index + 1}` : ''}`;
-    const data = isObject(secret) && isObject(secret.data) ? secret.data : {};
-    const encoded = data['tls.key'];
-    if (typeof encoded !== 'string') throw new UserError(`${where}: secret must contain a 'tls.key' key; pass a sealing key Secret or a PEM private key`);
-    const pem = decodeBase64(encoded);
-    if (pem === undefined) throw new UserError(`${where}: data["tls.key"] is not valid base64`);
-    return parsePrivateKey(pem, where);
+    return privateKeyOfSecret(secret, where);
   });
 }
 

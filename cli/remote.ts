@@ -16,7 +16,11 @@
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { CERT_CONFIGMAP, CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
+import { kubectlUsers, trimAuthorization } from '../shared/kubeconfig-auth.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
 import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
@@ -25,9 +29,6 @@ import type { CliOptions } from './options.ts';
 import { proxyHost } from '../shared/proxy.ts';
 import { trustSystemCertificates } from './system-ca.ts';
 
-/** The ConfigMap the controller publishes its newest certificate in (controller --cert-configmap). */
-export const CERT_CONFIGMAP = 'sealed-secrets-cert';
-export const CERT_CONFIGMAP_KEY = 'cert.pem';
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /**
  * As client-go (hence upstream kubeseal) does: a 429 or 5xx answer with Retry-After is retried
@@ -197,6 +198,7 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
     const requestOptions: RequestOptions & { headers: Record<string, string | string[]> } = { method, headers };
     try {
       await kc.applyToHTTPSOptions(requestOptions);
+      trimAuthorization(requestOptions.headers);
     } catch (error) {
       throw new ConnectionError(`cannot use the credentials of user "${connection.user.name}" (${connection.source}): ${oneLine(errorMessage(error))}; check the kubeconfig`);
     }
@@ -324,10 +326,12 @@ export function proxyFailure(response: ApiResponse, service: ControllerService, 
 
 // ---- the modes -----------------------------------------------------------------------------
 
+/** One kubeconfig file, its users read as kubectl reads them (shared/kubeconfig-auth.ts). */
 function parseKubeconfigFile(file: string): KubeconfigData {
   const kc = new KubeConfig();
   kc.loadFromFile(file);
-  return { clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
+  const users = kubectlUsers(kc.getUsers(), { path: resolvePath(file), text: readFileSync(file, 'utf8') }, (path) => accessSync(path, constants.R_OK));
+  return { clusters: kc.getClusters(), users, contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
 }
 
 const NEEDS: Record<Mode, string> = {

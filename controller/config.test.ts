@@ -18,6 +18,9 @@ describe('controller configuration', () => {
       labelSelector: '',
       rateLimit: 2,
       rateLimitBurst: 2,
+      trustedProxyHops: 1,
+      rateLimitRsaOps: 100,
+      maxRequestRsaOps: 1000,
       oldGcBehavior: false,
       updateStatus: true,
       skipRecreate: false,
@@ -55,6 +58,12 @@ describe('controller configuration', () => {
       keyPrefix: 'my-keys', updateStatus: false, allNamespaces: false, additionalNamespaces: ['a', 'b'],
       privateKeyLabels: { team: 'x', env: 'prod' }, keyRenewPeriodMs: 86_400_000, certConfigMap: 'cm', namespace: 'kube-system', identity: 'pod-1_rnd',
     });
+  });
+
+  it('--trusted-proxy-hops, also as SEALED_SECRETS_TRUSTED_PROXY_HOPS, is a whole number >= 0', () => {
+    expect(load(['--trusted-proxy-hops', '0']).trustedProxyHops).toBe(0);
+    expect(load([], { SEALED_SECRETS_TRUSTED_PROXY_HOPS: '2' }).trustedProxyHops).toBe(2);
+    expect(() => load(['--trusted-proxy-hops', '-1'])).toThrow(/invalid value "-1" for --trusted-proxy-hops/);
   });
 
   it('accepts the deprecated --rotate-period', () => {

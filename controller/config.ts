@@ -1,12 +1,15 @@
 /**
  * The controller's configuration: upstream's flags and defaults (cmd/controller), each also
  * settable as SEALED_SECRETS_<FLAG>, plus the flags for what upstream lacks (kubeconfig, leader
- * election, concurrency). `loadConfig` is pure: arguments, environment and files in, config out.
+ * election, concurrency). `loadConfig` reads nothing itself: arguments, environment and the namespace
+ * file come in as inputs. Not pure, though: unless `random` is given, the identity takes a random
+ * suffix, and without POD_NAME the host name.
  */
 import { hostname } from 'node:os';
 import { UsageError } from '../shared/errors.ts';
 import { buildProgram, parseDuration, parseFlags, type FlagSpec } from '../shared/flags.ts';
-import type { KeyOrder } from './keys.ts';
+import { CERT_CONFIGMAP } from '../shared/controller-api.ts';
+import type { KeyOrderPriority } from '../shared/key-secret.ts';
 import { validateDurations } from './leader.ts';
 import { parseLevel, type Level } from './log.ts';
 
@@ -19,7 +22,7 @@ export interface ControllerConfig {
   readonly keyTtlMs: number;
   readonly myCn: string;
   readonly keyRenewPeriodMs: number;
-  readonly keyOrderPriority: KeyOrder;
+  readonly keyOrderPriority: KeyOrderPriority;
   readonly acceptDeprecatedV1Data: boolean;
   readonly keyCutoffTime?: Date;
   readonly allNamespaces: boolean;
@@ -27,6 +30,11 @@ export interface ControllerConfig {
   readonly labelSelector: string;
   readonly rateLimit: number;
   readonly rateLimitBurst: number;
+  /** Proxies that append to X-Forwarded-For in front of the HTTP API; the rate limits key on the address that many hops back. */
+  readonly trustedProxyHops: number;
+  /** RSA private operations /v1/verify and /v1/rotate may spend per second (all clients) and per request. */
+  readonly rateLimitRsaOps: number;
+  readonly maxRequestRsaOps: number;
   readonly privateKeyAnnotations: Readonly<Record<string, string>>;
   readonly privateKeyLabels: Readonly<Record<string, string>>;
   readonly oldGcBehavior: boolean;
@@ -76,6 +84,9 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--label-selector <selector>', kind: 'string', default: '', help: 'Label selector which can be used to filter sealed secrets.' },
   { flags: '--rate-limit <n>', kind: 'string', default: '2', help: 'Number of allowed sustained request per second for the decrypting endpoints (/v1/verify, /v1/rotate)' },
   { flags: '--rate-limit-burst <n>', kind: 'string', default: '2', help: 'Number of requests allowed to exceed the rate limit per second for the decrypting endpoints' },
+  { flags: '--rate-limit-rsa-ops <n>', kind: 'string', default: '100', help: 'RSA private operations per second the decrypting endpoints may spend, all clients together (a request is charged its values times the sealing keys). They run on a thread of their own, so unsealing keeps its threads.' },
+  { flags: '--max-request-rsa-ops <n>', kind: 'string', default: '1000', help: 'Most RSA private operations one request to the decrypting endpoints may need (values times sealing keys); larger requests get 413.' },
+  { flags: '--trusted-proxy-hops <n>', kind: 'string', default: '1', help: 'Proxies in front of the HTTP API that append the caller\'s address to X-Forwarded-For (1: the API server\'s service proxy). The rate limits key on the address that many hops back from the peer; 0 keys on the peer address and ignores the header.' },
   { flags: '--privatekey-annotations <k=v,...>', kind: 'string', default: '', help: 'Comma-separated list of additional annotations to be put on renewed sealing keys.' },
   { flags: '--privatekey-labels <k=v,...>', kind: 'string', default: '', help: 'Comma-separated list of additional labels to be put on renewed sealing keys.' },
   { flags: '--old-gc-behavior', kind: 'bool', default: false, help: 'Revert to old GC behavior where the controller deletes secrets instead of delegating that to k8s itself.' },
@@ -103,7 +114,7 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--leader-elect-retry-period <duration>', kind: 'string', default: '2s', help: 'Interval between attempts to acquire or renew the Lease.' },
   { flags: '--workers <n>', kind: 'string', default: '8', help: 'SealedSecrets reconciled concurrently (RSA work runs on a thread pool of one thread per core).' },
   { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'Threads doing RSA work (0: one per available CPU, which follows the container CPU limit, at most 4). Each costs memory.' },
-  { flags: '--cert-configmap <name>', kind: 'string', default: 'sealed-secrets-cert', help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
+  { flags: '--cert-configmap <name>', kind: 'string', default: CERT_CONFIGMAP, help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
 ];
 
 export const DESCRIPTION = 'The sealed-secrets controller: unseals SealedSecrets into Secrets, holds and renews the sealing keys, serves the certificate.';
@@ -200,6 +211,9 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     labelSelector: s('labelSelector'),
     rateLimit: number(s('rateLimit'), '--rate-limit'),
     rateLimitBurst: integer(s('rateLimitBurst'), '--rate-limit-burst', 1),
+    trustedProxyHops: integer(s('trustedProxyHops'), '--trusted-proxy-hops', 0),
+    rateLimitRsaOps: number(s('rateLimitRsaOps'), '--rate-limit-rsa-ops'),
+    maxRequestRsaOps: integer(s('maxRequestRsaOps'), '--max-request-rsa-ops', 1),
     privateKeyAnnotations: parseKeyValues(s('privatekeyAnnotations'), '--privatekey-annotations'),
     privateKeyLabels: parseKeyValues(s('privatekeyLabels'), '--privatekey-labels'),
     oldGcBehavior: b('oldGcBehavior'),

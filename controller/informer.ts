@@ -10,6 +10,7 @@
  */
 import { isGone, KubeApiError, type KubeClient, type WatchEvent } from './kube-client.ts';
 import type { Logger } from './log.ts';
+import { sleep as defaultSleep } from './time.ts';
 
 export interface KubeObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
@@ -33,7 +34,7 @@ export interface InformerOptions<T extends KubeObject> {
   onDelete?(object: T): void;
   /** After the first list, and after every re-list (when events may have been missed). */
   onSync?(): void;
-  /** Injected for tests; defaults to setTimeout. */
+  /** Injected for tests; defaults to time.ts's sleep. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly random?: () => number;
 }
@@ -49,18 +50,6 @@ export interface Informer<T extends KubeObject> {
 
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const METADATA_ONE = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
-
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export function startInformer<T extends KubeObject>(options: InformerOptions<T>): Informer<T> {
   const { client, path, signal, log } = options;

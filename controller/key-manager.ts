@@ -2,18 +2,23 @@
  * The sealing keys of a running controller. Every replica watches the key Secrets (label
  * sealedsecrets.bitnami.com/sealed-secrets-key=active, plus the legacy key named like the prefix),
  * so keys that are added, relabelled or deleted while it runs are picked up without a restart.
- * Only the leader generates keys (runKeyRenewal): a new one when there is none or the newest is
- * older than --key-cutoff-time, then every --key-renew-period after the newest, and on SIGUSR1. A
- * key is used only after its Secret is stored.
+ * Only the leader generates keys (runRenewal): a new one when there is none or the newest is
+ * older than --key-cutoff-time, then every --key-renew-period after the newest, and on request
+ * (SIGUSR1) while renewal runs. A key is used only after its Secret is stored.
  */
 import { randomBytes } from 'node:crypto';
-import { errorMessage } from '../shared/errors.ts';
-import type { Secret } from '../shared/kube.ts';
+import { apiPath, CONFIG_MAPS, SECRETS } from '../shared/api-path.ts';
 import { createSealingCertificate, generateSealingKeyPair } from '../shared/certificate.ts';
+import { CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
+import { errorMessage } from '../shared/errors.ts';
+import { ACTIVE_KEY_SELECTOR, keyFromSecret, keySecret, type KeyOrderPriority, type SealingKey } from '../shared/key-secret.ts';
+import type { Secret } from '../shared/kube.ts';
+import { untilAborted } from './abort.ts';
 import { startInformer } from './informer.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
-import { ACTIVE_KEY_SELECTOR, keyFromSecret, keySecret, needsNewKey, nextRenewal, sortNewestFirst, waitBeforeNewKey, type KeyOrder as KeyOrderPriority, type SealingKey } from './keys.ts';
+import { needsNewKey, nextRenewal, sortNewestFirst, waitBeforeNewKey } from './keys.ts';
 import type { Logger } from './log.ts';
+import { sleep } from './time.ts';
 
 export interface KeyManagerOptions {
   readonly client: KubeClient;
@@ -39,6 +44,13 @@ export interface KeyManager {
   onChange(listener: () => void): () => void;
   /** Generate, store, then load a new key. */
   generate(reason: string): Promise<SealingKey>;
+  /**
+   * The leader's renewal loop: make the first key if needed, then a new one each time the newest
+   * is `periodMs` old (0: never). Runs until `signal` aborts (leadership lost or shutdown).
+   */
+  runRenewal(options: { periodMs: number; cutoff?: Date | undefined; signal: AbortSignal }): Promise<void>;
+  /** A new key now (SIGUSR1) if this replica renews keys (runRenewal is running), else a warning. */
+  requestRenewal(reason: string): void;
 }
 
 export function startKeyManager(options: KeyManagerOptions): KeyManager {
@@ -47,6 +59,8 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
   const fromLegacy = new Map<string, SealingKey>();
   const listeners = new Set<() => void>();
   let sorted: SealingKey[] = [];
+  /** The signal of the renewal loop while one runs: requests to renew go through only then. */
+  let renewing: AbortSignal | undefined;
 
   const refresh = (): void => {
     const next = sortNewestFirst(new Map([...fromLegacy, ...fromLabel]).values());
@@ -77,7 +91,7 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
     refresh();
   }
 
-  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+  const path = apiPath(SECRETS, { namespace });
   const labelled = startInformer<Secret>({
     client, path, labelSelector: ACTIVE_KEY_SELECTOR, cache: true, log, signal, ...track(fromLabel),
   });
@@ -85,20 +99,24 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
     client, path, fieldSelector: `metadata.name=${options.prefix}`, cache: true, log, signal, ...track(fromLegacy),
   });
 
-  return {
+  const onChange = (listener: () => void): (() => void) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
+  const synced = Promise.all([labelled.synced, legacy.synced]).then(() => undefined);
+
+  const manager: KeyManager = {
     keys: () => sorted,
-    synced: Promise.all([labelled.synced, legacy.synced]).then(() => undefined),
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    synced,
+    onChange,
     async generate(reason) {
       const started = Date.now();
       const keyPair = await generateSealingKeyPair(options.keySize);
       // A loop: timers run on the event loop's cached clock and may fire before the wall clock
       // has reached the next second.
       for (let wait = waitBeforeNewKey(sorted[0], options.now()); wait > 0; wait = waitBeforeNewKey(sorted[0], options.now())) {
-        await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+        await sleep(wait, signal);
+        signal.throwIfAborted();
       }
       const certificate = await createSealingCertificate({
         keyPair,
@@ -115,57 +133,60 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
       refresh();
       return key;
     },
-  };
-}
-
-/**
- * The leader's renewal loop: make the first key if needed, then a new one each time the newest
- * is --key-renew-period old. Runs until `signal` aborts (leadership lost or shutdown).
- */
-export async function runKeyRenewal(options: {
-  manager: KeyManager;
-  periodMs: number;
-  cutoff?: Date;
-  log: Logger;
-  signal: AbortSignal;
-  now: () => Date;
-}): Promise<void> {
-  const { manager, log, signal } = options;
-  await manager.synced;
-  let failures = 0;
-  while (!signal.aborted) {
-    const keys = manager.keys();
-    const next = needsNewKey(keys, options.cutoff) ? options.now() : nextRenewal(keys, options.periodMs);
-    const wait = next === undefined ? Infinity : next.getTime() - options.now().getTime();
-    if (wait <= 0) {
+    async runRenewal(renewal) {
+      renewing = renewal.signal;
       try {
-        await manager.generate(keys.length === 0 ? 'no sealing key yet' : options.cutoff && needsNewKey(keys, options.cutoff) ? 'newest key older than --key-cutoff-time' : 'renewal period elapsed');
-        failures = 0;
-      } catch (error) {
-        if (signal.aborted) return;
-        failures++;
-        log.error('could not generate a sealing key; retrying', { error: errorMessage(error), attempt: failures });
-        await sleepUntil(Math.min(300_000, 5000 * 2 ** (failures - 1)), manager, signal);
+        await renewalLoop(renewal);
+      } finally {
+        if (renewing === renewal.signal) renewing = undefined;
       }
-      continue;
-    }
-    // Wake up when due, or earlier when keys change (a key restored or made by another replica).
-    await sleepUntil(Math.min(wait, 2_147_483_647), manager, signal);
-  }
-}
+    },
+    requestRenewal(reason) {
+      if (renewing === undefined || renewing.aborted) {
+        log.warn('not the leader: send SIGUSR1 to the leading replica to renew the key', { reason });
+        return;
+      }
+      manager.generate(reason).catch((error: unknown) => log.error('could not generate a sealing key', { error: errorMessage(error) }));
+    },
+  };
 
-function sleepUntil(ms: number, manager: KeyManager, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
+  async function renewalLoop(renewal: { periodMs: number; cutoff?: Date | undefined; signal: AbortSignal }): Promise<void> {
+    const renewLog = log.with({ component: 'renewal' });
+    // Keys that never load (a refused token) must not hold up losing the lead or shutdown.
+    await untilAborted(synced, renewal.signal);
+    let failures = 0;
+    while (!renewal.signal.aborted) {
+      const keys = sorted;
+      const next = needsNewKey(keys, renewal.cutoff) ? options.now() : nextRenewal(keys, renewal.periodMs);
+      const wait = next === undefined ? Infinity : next.getTime() - options.now().getTime();
+      if (wait <= 0) {
+        try {
+          await manager.generate(keys.length === 0 ? 'no sealing key yet' : renewal.cutoff && needsNewKey(keys, renewal.cutoff) ? 'newest key older than --key-cutoff-time' : 'renewal period elapsed');
+          failures = 0;
+        } catch (error) {
+          if (renewal.signal.aborted) return;
+          failures++;
+          renewLog.error('could not generate a sealing key; retrying', { error: errorMessage(error), attempt: failures });
+          await sleepUnlessKeysChange(Math.min(300_000, 5000 * 2 ** (failures - 1)), renewal.signal);
+        }
+        continue;
+      }
+      // Wake up when due, or earlier when keys change (a key restored or made by another replica).
+      await sleepUnlessKeysChange(Math.min(wait, 2_147_483_647), renewal.signal);
+    }
+  }
+
+  async function sleepUnlessKeysChange(ms: number, until: AbortSignal): Promise<void> {
+    const changed = new AbortController();
+    const unsubscribe = onChange(() => changed.abort());
+    try {
+      await sleep(ms, AbortSignal.any([until, changed.signal]));
+    } finally {
       unsubscribe();
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const unsubscribe = manager.onChange(done);
-    signal.addEventListener('abort', done, { once: true });
-  });
+    }
+  }
+
+  return manager;
 }
 
 /**
@@ -173,24 +194,25 @@ function sleepUntil(ms: number, manager: KeyManager, signal: AbortSignal): Promi
  * get it when the API server's service proxy to the controller is blocked.
  */
 export async function publishCertificate(client: KubeClient, options: { namespace: string; name: string; certificate: string; signal: AbortSignal }): Promise<void> {
-  const path = `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/configmaps`;
+  const collection = apiPath(CONFIG_MAPS, { namespace: options.namespace });
+  const path = apiPath(CONFIG_MAPS, { namespace: options.namespace, name: options.name });
   const body = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: options.name, namespace: options.namespace, labels: { 'app.kubernetes.io/name': 'sealed-secrets' } },
-    data: { 'cert.pem': options.certificate },
+    data: { [CERT_CONFIGMAP_KEY]: options.certificate },
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     let existing: { metadata?: { resourceVersion?: string }; data?: Record<string, string> } | undefined;
     try {
-      existing = await client.request('GET', `${path}/${encodeURIComponent(options.name)}`, { signal: options.signal });
+      existing = await client.request('GET', path, { signal: options.signal });
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    if (existing?.data?.['cert.pem'] === options.certificate) return;
+    if (existing?.data?.[CERT_CONFIGMAP_KEY] === options.certificate) return;
     try {
-      if (existing === undefined) await client.request('POST', path, { body, signal: options.signal });
-      else await client.request('PUT', `${path}/${encodeURIComponent(options.name)}`, { body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } }, signal: options.signal });
+      if (existing === undefined) await client.request('POST', collection, { body, signal: options.signal });
+      else await client.request('PUT', path, { body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } }, signal: options.signal });
       return;
     } catch (error) {
       if (!isConflict(error)) throw error;

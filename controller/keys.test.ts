@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { waitBeforeNewKey, type SealingKey } from './keys.ts';
+import type { SealingKey } from '../shared/key-secret.ts';
+import { waitBeforeNewKey } from './keys.ts';
 
 const keyAt = (iso: string) => ({ orderingTime: new Date(iso) }) as SealingKey;
 

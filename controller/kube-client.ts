@@ -7,9 +7,14 @@
 import type { AgentOptions, RequestOptions as HttpsRequestOptions } from 'node:https';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
+import { kubeconfigFiles, kubectlUsers, rawUsers, trimAuthorization } from '../shared/kubeconfig-auth.ts';
 import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
 import { proxyFor, type Env } from '../shared/proxy.ts';
+import { sleep } from './time.ts';
 
 /** A failed API call. `code` is the HTTP status (0 when the server was not reached). */
 export class KubeApiError extends Error {
@@ -51,12 +56,35 @@ export interface WatchEvent {
   object: Record<string, unknown> & { metadata?: { resourceVersion?: string; name?: string; namespace?: string } };
 }
 
-/** Load credentials: --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the in-cluster service account. */
+/**
+ * Load credentials: --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the in-cluster service
+ * account. Kubeconfig users are read as kubectl reads them (tokenFile, exec paths: shared/kubeconfig-auth.ts).
+ */
 export function loadKubeConfig(explicitPath: string | undefined, env: Readonly<Record<string, string | undefined>>): KubeConfig {
   const kc = new KubeConfig();
-  if (explicitPath) kc.loadFromFile(explicitPath);
-  else if (env.KUBECONFIG || !env.KUBERNETES_SERVICE_HOST) kc.loadFromDefault();
-  else kc.loadFromCluster();
+  if (explicitPath || env.KUBECONFIG || !env.KUBERNETES_SERVICE_HOST) {
+    if (explicitPath) kc.loadFromFile(explicitPath);
+    else kc.loadFromDefault();
+    // The first file to define a user keeps it (client-go's merge, as client-node's).
+    const seen = new Set<string>();
+    let users = kc.getUsers();
+    for (const path of kubeconfigFiles(explicitPath ?? '', env)) {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        continue; // client-node skipped it too
+      }
+      const fromFile = new Set(rawUsers(parseYaml(text)).keys());
+      const mine = users.filter((u) => fromFile.has(u.name) && !seen.has(u.name));
+      const fixed = new Map(kubectlUsers(mine, { path: resolvePath(path), text }, (p) => accessSync(p, constants.R_OK)).map((u) => [u.name, u]));
+      users = users.map((u) => fixed.get(u.name) ?? u);
+      for (const name of fromFile) seen.add(name);
+    }
+    kc.loadFromOptions({ clusters: kc.getClusters(), users, contexts: kc.getContexts(), currentContext: kc.getCurrentContext() });
+  } else {
+    kc.loadFromCluster();
+  }
   if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster');
   return kc;
 }
@@ -74,7 +102,7 @@ function rateLimiter(qps: number, burst: number): () => Promise<void> {
       last = now;
       if (tokens < 1) {
         const wait = ((1 - tokens) / qps) * 1000;
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        await sleep(wait);
         tokens = 1;
         last = Date.now();
       }
@@ -155,6 +183,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
     });
     const pool = await dispatcher;
     const headers: Record<string, string> = { ...context.getHeaders() };
+    trimAuthorization(headers);
     headers.accept = opts.accept ?? 'application/json';
     let body: string | undefined;
     if (opts.body !== undefined) {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { runLeaderElection, validateDurations, type LeaderElectionOptions, type LeaderLog, type LeaseRecord, type LeaseStore, type LeaseWrite, type Timers } from './leader.ts';
+import { runLeaderElection, validateDurations, type LeaderElectionOptions } from './leader.ts';
+import type { LeaseRecord, LeaseStore, LeaseWrite } from './lease-store.ts';
+import type { Logger } from './log.ts';
+import type { Timers } from './time.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
@@ -20,18 +23,30 @@ function fakeClock(start = T0): FakeClock {
   let current = start;
   let sequence = 0;
   const pending = new Map<number, { at: number; callback: () => void }>();
+  const timers: Timers = {
+    setTimeout(callback, ms) {
+      sequence += 1;
+      pending.set(sequence, { at: current + Math.max(0, ms), callback });
+      return sequence;
+    },
+    clearTimeout(handle) {
+      pending.delete(handle as number);
+    },
+    sleep: (ms, signal) =>
+      new Promise((resolveSleep) => {
+        if (signal?.aborted) return resolveSleep();
+        const done = () => {
+          timers.clearTimeout(handle);
+          signal?.removeEventListener('abort', done);
+          resolveSleep();
+        };
+        const handle = timers.setTimeout(done, ms);
+        signal?.addEventListener('abort', done, { once: true });
+      }),
+  };
   return {
     now: () => current,
-    timers: {
-      setTimeout(callback, ms) {
-        sequence += 1;
-        pending.set(sequence, { at: current + Math.max(0, ms), callback });
-        return sequence;
-      },
-      clearTimeout(handle) {
-        pending.delete(handle as number);
-      },
-    },
+    timers,
     async advance(ms) {
       const target = current + ms;
       for (;;) {
@@ -141,11 +156,12 @@ function startElector(store: LeaseStore, clock: FakeClock, options: Partial<Lead
   const events: string[] = [];
   const terms: { signal: AbortSignal; startedAt: number; abortedAt?: number; reason?: string }[] = [];
   const logs: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  const log: LeaderLog = {
+  const log: Logger = {
     debug: (message, fields) => logs.push({ level: 'debug', message, fields }),
     info: (message, fields) => logs.push({ level: 'info', message, fields }),
     warn: (message, fields) => logs.push({ level: 'warn', message, fields }),
     error: (message, fields) => logs.push({ level: 'error', message, fields }),
+    with: () => log,
   };
   const election = runLeaderElection({
     store,

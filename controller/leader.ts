@@ -15,175 +15,20 @@
  * - stop() ends the term, waits (bounded) for the leader's work, then releases the Lease (holder
  *   "", leaseDurationSeconds 1) if we still hold it, so a successor takes over on its next retry.
  *
+ * The Lease itself is read and written by a LeaseStore (lease-store.ts).
+ *
  * Deviation from client-go: after losing the Lease the elector becomes a candidate again instead
  * of returning; call stop() from onStoppedLeading to get client-go's "exit when lost".
  */
-import { isConflict, isNotFound, KubeApiError, type KubeClient } from './kube-client.ts';
-
-// ---- the Lease record and its storage --------------------------------------------------------
-
-/** The leader-election fields of a Lease (client-go's LeaderElectionRecord) plus its resourceVersion. */
-export interface LeaseRecord {
-  /** '' when nobody holds the Lease (released). */
-  readonly holderIdentity: string;
-  readonly leaseDurationSeconds: number;
-  readonly acquireTime: Date | undefined;
-  readonly renewTime: Date | undefined;
-  readonly leaseTransitions: number;
-  /** The version this record was read at; update() succeeds only if it is still current. '' for create(). */
-  readonly resourceVersion: string;
-}
-
-/** Outcome of a conditional write: `conflict` when someone else wrote first (HTTP 409, or 404 on update). */
-export type LeaseWrite = { readonly outcome: 'written'; readonly record: LeaseRecord } | { readonly outcome: 'conflict' };
-
-/**
- * Where the Lease lives. Anything other than "not found" and a conflict is thrown. The signal
- * cancels the request (the elector aborts requests that outlive the renew deadline or stop()).
- */
-export interface LeaseStore {
-  /** For logs, e.g. "kube-system/sealed-secrets-controller". */
-  readonly description: string;
-  get(signal?: AbortSignal): Promise<LeaseRecord | undefined>;
-  /** Creates the Lease; `conflict` if it already exists. */
-  create(record: LeaseRecord, signal?: AbortSignal): Promise<LeaseWrite>;
-  /** Replaces the Lease if its resourceVersion is still `record.resourceVersion`; `conflict` otherwise. */
-  update(record: LeaseRecord, signal?: AbortSignal): Promise<LeaseWrite>;
-}
-
-/** A Lease request failed with something other than 404/409; `code` is the HTTP status (0: not reached). */
-export class LeaseStoreError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'LeaseStoreError';
-    this.code = code;
-  }
-}
-
-export interface LeaseLocation {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-/** A Lease as the API server sends and takes it (the fields this module uses). */
-interface LeaseObject {
-  metadata?: { resourceVersion?: string };
-  spec?: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
-}
-
-/**
- * A LeaseStore on the Kubernetes API, through the controller's KubeClient (so renewals reuse its
- * connection pool). Needs get, create and update on leases.
- */
-export function createLeaseStore(client: KubeClient, { namespace, name }: LeaseLocation): LeaseStore {
-  const description = `${namespace}/${name}`;
-  const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
-  const path = `${collection}/${encodeURIComponent(name)}`;
-
-  const fail = (operation: string, error: unknown): never => {
-    if (error instanceof KubeApiError) {
-      throw new LeaseStoreError(error.code, `${operation} lease ${description}: HTTP ${error.code}${error.message ? `: ${error.message}` : ''}`, { cause: error });
-    }
-    throw error;
-  };
-  const toLease = (record: LeaseRecord, resourceVersion: string | undefined) => ({
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) },
-    spec: {
-      holderIdentity: record.holderIdentity,
-      leaseDurationSeconds: record.leaseDurationSeconds,
-      ...(record.acquireTime ? { acquireTime: microTime(record.acquireTime) } : {}),
-      ...(record.renewTime ? { renewTime: microTime(record.renewTime) } : {}),
-      leaseTransitions: record.leaseTransitions,
-    },
-  });
-
-  return {
-    description,
-    async get(signal) {
-      try {
-        return toRecord(await client.request<LeaseObject>('GET', path, { ...(signal ? { signal } : {}) }));
-      } catch (error) {
-        if (isNotFound(error)) return undefined;
-        return fail('get', error);
-      }
-    },
-    async create(record, signal) {
-      try {
-        const created = await client.request<LeaseObject>('POST', collection, { body: toLease(record, undefined), ...(signal ? { signal } : {}) });
-        return { outcome: 'written', record: toRecord(created) };
-      } catch (error) {
-        if (isConflict(error)) return { outcome: 'conflict' };
-        return fail('create', error);
-      }
-    },
-    async update(record, signal) {
-      try {
-        const replaced = await client.request<LeaseObject>('PUT', path, { body: toLease(record, record.resourceVersion), ...(signal ? { signal } : {}) });
-        return { outcome: 'written', record: toRecord(replaced) };
-      } catch (error) {
-        // 409: someone wrote since we read. (A Lease deleted since we read is re-created by the
-        // PUT, as Leases allow create-on-update; 404 is handled the same way for other servers.)
-        if (isConflict(error) || isNotFound(error)) return { outcome: 'conflict' };
-        return fail('update', error);
-      }
-    },
-  };
-}
-
-/** Lease times are MicroTime: RFC 3339 with exactly six fractional digits, as kube-apiserver requires. */
-function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-function toDate(value: string | undefined): Date | undefined {
-  if (value === undefined || value === null) return undefined;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
-function toRecord(lease: LeaseObject): LeaseRecord {
-  const spec = lease.spec ?? {};
-  return {
-    holderIdentity: spec.holderIdentity ?? '',
-    leaseDurationSeconds: spec.leaseDurationSeconds ?? 0,
-    acquireTime: toDate(spec.acquireTime),
-    renewTime: toDate(spec.renewTime),
-    leaseTransitions: spec.leaseTransitions ?? 0,
-    resourceVersion: lease.metadata?.resourceVersion ?? '',
-  };
-}
-
-// ---- the elector -----------------------------------------------------------------------------
+import type { LeaseRecord, LeaseStore } from './lease-store.ts';
+import { silentLogger, type Logger } from './log.ts';
+import { systemTimers, type Timers } from './time.ts';
 
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
 export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
 export const DEFAULT_RETRY_PERIOD_MS = 2_000;
 /** client-go's leaderelection.JitterFactor. */
 export const JITTER_FACTOR = 1.2;
-
-type Fields = Record<string, unknown>;
-/** The subset of controller/log.ts's Logger the elector uses. */
-export interface LeaderLog {
-  debug(message: string, fields?: Fields): void;
-  info(message: string, fields?: Fields): void;
-  warn(message: string, fields?: Fields): void;
-  error(message: string, fields?: Fields): void;
-}
-
-/** setTimeout/clearTimeout, injectable so tests run on a fake clock. */
-export interface Timers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 export interface LeaderElectionOptions {
   readonly store: LeaseStore;
@@ -207,10 +52,11 @@ export interface LeaderElectionOptions {
   readonly onStoppedLeading?: () => void;
   /** Called when the observed holder changes (including to us; '' when the Lease was released). */
   readonly onNewLeader?: (identity: string) => void;
-  readonly log?: LeaderLog;
+  /** Default: silent. */
+  readonly log?: Logger;
   /** Epoch milliseconds. Default Date.now. */
   readonly now?: () => number;
-  /** Default: the global setTimeout/clearTimeout. */
+  /** Default: the real clock's (time.ts). */
   readonly timers?: Timers;
   /** In [0, 1), for the jitter. Default Math.random. */
   readonly random?: () => number;
@@ -224,13 +70,6 @@ export interface LeaderElection {
   /** Ends the term if any, releases the Lease if held, and resolves when the elector has stopped. Idempotent. */
   stop(): Promise<void>;
 }
-
-const defaultTimers: Timers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-const silentLog: LeaderLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** Checks the durations as client-go's NewLeaderElector does. */
 export function validateDurations(leaseDurationMs: number, renewDeadlineMs: number, retryPeriodMs: number): void {
@@ -280,10 +119,10 @@ export function runLeaderElection(options: LeaderElectionOptions): LeaderElectio
     retryPeriodMs = DEFAULT_RETRY_PERIOD_MS,
     releaseOnStop = true,
     now = Date.now,
-    timers = defaultTimers,
+    timers = systemTimers,
     random = Math.random,
   } = options;
-  const log = options.log ?? silentLog;
+  const log = options.log ?? silentLogger;
   if (!identity) throw new RangeError('leader election needs a non-empty identity');
   validateDurations(leaseDurationMs, renewDeadlineMs, retryPeriodMs);
   const leaseDurationSeconds = leaseDurationMs / 1000;
@@ -306,17 +145,7 @@ export function runLeaderElection(options: LeaderElectionOptions): LeaderElectio
     }
   };
 
-  const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-    new Promise((resolveSleep) => {
-      if (signal.aborted) return resolveSleep();
-      const done = () => {
-        timers.clearTimeout(handle);
-        signal.removeEventListener('abort', done);
-        resolveSleep();
-      };
-      const handle = timers.setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+  const sleep = (ms: number, signal: AbortSignal): Promise<void> => timers.sleep(ms, signal);
 
   /** A signal aborted with `parent` or after `ms`; call dispose() when done (drops the listener and timer). */
   const withTimeout = (parent: AbortSignal, ms: number): { signal: AbortSignal; dispose: () => void } => {

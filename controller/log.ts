@@ -3,6 +3,8 @@
  * per record. By upstream's default (--log-info-stdout) INFO and below go to stdout, WARN and ERROR
  * to stderr. Callers pass names, reasons and fingerprints, never plaintext or key material.
  */
+import { rfc3339 } from './time.ts';
+
 export type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const ORDER: Record<Level, number> = { DEBUG: -4, INFO: 0, WARN: 4, ERROR: 8 };
 
@@ -23,7 +25,7 @@ export interface LoggerOptions {
   readonly now?: () => Date;
 }
 
-/** Parse --log-level like slog: a level name, optionally with an offset ("INFO+2"); case-insensitive. */
+/** Parse --log-level: one of the four level names, case-insensitive (slog's offsets such as "INFO+2" are not accepted). */
 export function parseLevel(value: string): Level | undefined {
   const upper = value.trim().toUpperCase();
   return (Object.keys(ORDER) as Level[]).find((l) => l === upper);
@@ -42,11 +44,11 @@ export function createLogger(options: LoggerOptions, bound: Fields = {}): Logger
     const all = { ...bound, ...fields };
     const stream = options.infoToStdout && ORDER[level] < ORDER.WARN ? 'stdout' : 'stderr';
     if (options.format === 'json') {
-      const record: Fields = { time: now().toISOString(), level, msg: message };
+      const record: Fields = { time: rfc3339(now(), 'millis'), level, msg: message };
       for (const [k, v] of Object.entries(all)) record[k] = v instanceof Error ? v.message : v;
       write(stream, `${JSON.stringify(record)}\n`);
     } else {
-      const parts = [`time=${now().toISOString()}`, `level=${level}`, `msg=${textValue(message)}`];
+      const parts = [`time=${rfc3339(now(), 'millis')}`, `level=${level}`, `msg=${textValue(message)}`];
       for (const [k, v] of Object.entries(all)) if (v !== undefined) parts.push(`${k}=${textValue(v)}`);
       write(stream, `${parts.join(' ')}\n`);
     }

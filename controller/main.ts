@@ -9,7 +9,7 @@ import { packageVersion } from '../shared/version.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { helpText, loadConfig, SERVICE_ACCOUNT_NAMESPACE_FILE } from './config.ts';
 import { createLogger } from './log.ts';
-import { runController } from './run.ts';
+import { RENEW_REQUEST, runController } from './run.ts';
 
 async function main(): Promise<number> {
   const config = loadConfig({
@@ -40,10 +40,11 @@ async function main(): Promise<number> {
       stop.abort();
     });
   }
-  let renew = () => log.warn('SIGUSR1 ignored: not ready yet');
-  process.on('SIGUSR1', () => renew());
+  // Always listened to: without a listener Node would open its inspector on SIGUSR1.
+  const renewRequests = new EventTarget();
+  process.on('SIGUSR1', () => renewRequests.dispatchEvent(new Event(RENEW_REQUEST)));
   try {
-    await runController({ config, env: process.env, log, version, signal: stop.signal, onRenewRequest: (fn) => { renew = fn; } });
+    await runController({ config, env: process.env, log, version, signal: stop.signal, renewRequests });
   } catch (error) {
     log.error('controller failed', { error: errorMessage(error) });
     return 1;

@@ -4,6 +4,7 @@
  * created here and passed around (never the library's global registry).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SealedSecret } from '../shared/kube.ts';
 
 const NS = 'sealed_secrets_controller';
 
@@ -20,6 +21,8 @@ export interface Metrics {
   readonly newestKeyTimestamp: Gauge;
   readonly unsealDuration: Histogram<'result'>;
   readonly queueDepth: Gauge;
+  /** resource: sealedsecrets | secrets */
+  readonly informerLists: Counter<'resource'>;
 }
 
 export function createMetrics(version: string): Metrics {
@@ -50,5 +53,24 @@ export function createMetrics(version: string): Metrics {
       registers: [registry],
     }),
     queueDepth: new Gauge({ name: `${NS}_queue_depth`, help: 'SealedSecrets waiting to be unsealed (queued, running or waiting to retry)', registers: [registry] }),
+    informerLists: new Counter({
+      name: `${NS}_informer_lists_total`,
+      help: 'Full lists of a watched collection: one per namespace at start, then one after each expired watch (410 Gone)',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
+  };
+}
+
+/**
+ * The labels of a SealedSecret's condition_info series. The one builder for setting and removing
+ * them: a series set with labels that removal does not rebuild exactly would never go away.
+ */
+export function conditionLabels(sealed: Pick<SealedSecret, 'metadata'>): Record<'namespace' | 'name' | 'condition' | 'ss_app_kubernetes_io_instance', string> {
+  return {
+    namespace: sealed.metadata?.namespace ?? '',
+    name: sealed.metadata?.name ?? '',
+    condition: 'Synced',
+    ss_app_kubernetes_io_instance: sealed.metadata?.labels?.['app.kubernetes.io/instance'] ?? '',
   };
 }

@@ -5,12 +5,11 @@
  * exponential backoff up to `maxRetries` times. It only runs between start() and the abort of the
  * signal given to start(); aborting also aborts the work in flight.
  */
-export type Outcome = { readonly retry: false } | { readonly retry: true };
+import { errorMessage } from '../shared/errors.ts';
+import type { Logger } from './log.ts';
+import type { Timers } from './time.ts';
 
-export interface QueueTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type Outcome = { readonly retry: false } | { readonly retry: true };
 
 export interface WorkQueueOptions {
   readonly concurrency: number;
@@ -18,7 +17,9 @@ export interface WorkQueueOptions {
   /** Delay before retry number `attempt` (1 for the first retry). */
   readonly backoffMs: (attempt: number) => number;
   readonly handle: (key: string, signal: AbortSignal) => Promise<Outcome>;
-  readonly timers?: QueueTimers;
+  /** Where a handler's exception is reported (it is then retried like a failure). */
+  readonly log: Logger;
+  readonly timers?: Pick<Timers, 'setTimeout' | 'clearTimeout'>;
 }
 
 export interface WorkQueue {
@@ -38,7 +39,8 @@ export function defaultBackoff(random: () => number = Math.random): (attempt: nu
 }
 
 export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
-  const timers: QueueTimers = options.timers ?? {
+  // Unref'd: a retry waiting for minutes must not keep the process alive.
+  const timers: Pick<Timers, 'setTimeout' | 'clearTimeout'> = options.timers ?? {
     setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
     clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   };
@@ -72,7 +74,9 @@ export function createWorkQueue(options: WorkQueueOptions): WorkQueue {
     let outcome: Outcome;
     try {
       outcome = await options.handle(key, current);
-    } catch {
+    } catch (error) {
+      // A handler should answer with an Outcome; an exception is a bug or an unforeseen failure.
+      if (!current.aborted) options.log.error('work item failed unexpectedly; retrying', { key, error: errorMessage(error) });
       outcome = { retry: true };
     }
     running.delete(key);

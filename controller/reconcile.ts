@@ -7,6 +7,7 @@
  */
 import type { ObjectMeta, OwnerReference, SealedSecret, SealedSecretCondition, SealedSecretStatus, Secret, StringMap } from '../shared/kube.ts';
 import { MANAGED_ANNOTATION, PATCH_ANNOTATION } from '../shared/sealed-secret.ts';
+import { rfc3339 } from './time.ts';
 
 export type SecretPlan =
   | { readonly action: 'create'; readonly secret: Secret }
@@ -27,8 +28,14 @@ const sameOwners = (a: OwnerReference[] | undefined, b: OwnerReference[] | undef
   return norm(a) === norm(b);
 };
 
+/** Whether the object with `uid` (a SealedSecret) is the Secret's controlling owner. */
 export function isControlledBy(secret: Secret, uid: string | undefined): boolean {
   return uid !== undefined && uid !== '' && (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
+}
+
+/** Whether the Secret is annotated `managed`: its SealedSecret may take it over. */
+export function isManaged(secret: Secret): boolean {
+  return secret.metadata?.annotations?.[MANAGED_ANNOTATION] === 'true';
 }
 
 /** The Secret to create: the unsealed one, minus anything the API server sets itself. */
@@ -41,7 +48,7 @@ export function planSecret(desired: Secret, existing: Secret | undefined, ownerU
   if (existing === undefined) return { action: 'create', secret: forCreate(desired) };
   const meta: ObjectMeta = existing.metadata ?? {};
   const annotations = empty(meta.annotations);
-  const managed = annotations[MANAGED_ANNOTATION] === 'true';
+  const managed = isManaged(existing);
   const patch = annotations[PATCH_ANNOTATION] === 'true';
   if (!isControlledBy(existing, ownerUid) && !managed && !patch) {
     return { action: 'refuse', message: `Resource "${meta.name}" already exists and is not managed by SealedSecret`, retry: true };
@@ -97,7 +104,7 @@ export function nextStatus(sealed: SealedSecret, result: SyncResult, now: Date):
   const generation = sealed.metadata.generation;
   const same = previous?.status === status && (previous.message ?? '') === result.message && current?.observedGeneration === generation;
   if (same) return undefined;
-  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const time = rfc3339(now);
   const condition: SealedSecretCondition = {
     type: 'Synced',
     status,
@@ -125,7 +132,7 @@ export function sealedSecretEvent(options: {
   instance: string;
 }): Record<string, unknown> {
   const { sealed, now } = options;
-  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const time = rfc3339(now);
   const nanos = BigInt(now.getTime()) * 1_000_000n;
   return {
     apiVersion: 'v1',

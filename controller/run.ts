@@ -1,24 +1,26 @@
 /**
- * The composition root: wires configuration, the Kubernetes client, keys, informers, the work
- * queue, leader election and the HTTP servers, and runs until `signal` aborts. Every replica
- * watches keys and SealedSecrets and serves HTTP; only the leader unseals and renews keys.
+ * The composition root: wires configuration, the Kubernetes client, keys, the SealedSecret watch,
+ * leader election and the HTTP servers, and runs until `signal` aborts. Every replica watches keys
+ * and SealedSecrets and serves HTTP; only the leader unseals and renews keys (lead.ts).
  */
-import { createServer, type Server } from 'node:http';
 import { availableParallelism } from 'node:os';
-import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { errorMessage } from '../shared/errors.ts';
+import type { SealedSecret } from '../shared/kube.ts';
+import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
-import { objectKey, startInformer, type Informer } from './informer.ts';
-import { createKubeClient, loadKubeConfig, type KubeClient } from './kube-client.ts';
-import { publishCertificate, runKeyRenewal, startKeyManager, type KeyManager } from './key-manager.ts';
-import { createLeaseStore, runLeaderElection } from './leader.ts';
+import { createKubeClient, loadKubeConfig } from './kube-client.ts';
+import { startKeyManager } from './key-manager.ts';
+import { lead } from './lead.ts';
+import { runLeaderElection } from './leader.ts';
+import { createLeaseStore } from './lease-store.ts';
 import type { Logger } from './log.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
-import { createWorkQueue, defaultBackoff, type WorkQueue } from './queue.ts';
-import { needsReconcile } from './reconcile.ts';
-import { createApp, createMetricsApp, parseListenAddress } from './server.ts';
-import { createUnsealPool, type UnsealPool } from './unseal-pool.ts';
-import { createKeyOrder, createUnsealer } from './unsealer.ts';
+import { createMetrics } from './metrics.ts';
+import { watchSealedSecrets } from './sealed-secrets.ts';
+import { startServers, type Servers } from './server.ts';
+import { createUnsealPool } from './unseal-pool.ts';
+import { createKeyTrialOrder, createUnsealer } from './unsealer.ts';
+
+/** The event `renewRequests` carries: "make a new sealing key now" (SIGUSR1). */
+export const RENEW_REQUEST = 'renew';
 
 export interface RunOptions {
   readonly config: ControllerConfig;
@@ -26,99 +28,29 @@ export interface RunOptions {
   readonly log: Logger;
   readonly version: string;
   readonly signal: AbortSignal;
-  /** Ask for a new key now (SIGUSR1): set by run, called by the process shell. */
-  readonly onRenewRequest?: (renew: () => void) => void;
+  /** Dispatches RENEW_REQUEST events (the process shell: on SIGUSR1); the key manager answers them. */
+  readonly renewRequests?: EventTarget;
   /** Reports the actual addresses once listening (tests listen on port 0). */
   readonly onListening?: (addresses: { http: string; metrics: string }) => void;
 }
 
-const SEALED_SECRETS = '/apis/bitnami.com/v1alpha1';
-
-function listen(server: Server, address: string): Promise<string> {
-  const { host, port } = parseListenAddress(address);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const bound = server.address();
-      resolve(typeof bound === 'object' && bound ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}` : address);
-    });
-  });
-}
-
-/** Namespaces whose SealedSecrets this controller unseals (undefined: all). */
-function watchedNamespaces(config: ControllerConfig): string[] | undefined {
-  if (config.allNamespaces) return undefined;
-  return [...new Set([config.namespace, ...config.additionalNamespaces])];
-}
-
-async function existingNamespaces(client: KubeClient, names: string[], log: Logger, signal: AbortSignal): Promise<string[]> {
-  const found: string[] = [];
-  for (const name of names) {
-    try {
-      await client.request('GET', `/api/v1/namespaces/${encodeURIComponent(name)}`, { signal });
-      found.push(name);
-    } catch (error) {
-      log.warn('skipping namespace that cannot be read', { namespace: name, error: errorMessage(error) });
-    }
-  }
-  return found;
-}
-
 export async function runController(options: RunOptions): Promise<void> {
   const { config, log, signal } = options;
-  const metrics: Metrics = createMetrics(options.version);
+  const metrics = createMetrics(options.version);
   const kubeConfig = loadKubeConfig(config.kubeconfig || undefined, options.env);
   const client = createKubeClient(kubeConfig, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
   const now = () => new Date();
   log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: kubeConfig.getCurrentCluster()?.server });
 
-  const pool: UnsealPool = createUnsealPool({
+  const pool = createUnsealPool({
     acceptDeprecatedV1Data: config.acceptDeprecatedV1Data,
     size: config.unsealThreads > 0 ? config.unsealThreads : Math.min(4, availableParallelism()),
   });
-  const keys: KeyManager = startKeyManager({
-    client,
-    namespace: config.namespace,
-    prefix: config.keyPrefix,
-    order: config.keyOrderPriority,
-    keySize: config.keySize,
-    keyTtlMs: config.keyTtlMs,
-    commonName: config.myCn,
-    labels: config.privateKeyLabels,
-    annotations: config.privateKeyAnnotations,
-    log: log.with({ component: 'keys' }),
-    signal,
-    now,
+  const keys = startKeyManager({
+    client, namespace: config.namespace, prefix: config.keyPrefix, order: config.keyOrderPriority, keySize: config.keySize, keyTtlMs: config.keyTtlMs,
+    commonName: config.myCn, labels: config.privateKeyLabels, annotations: config.privateKeyAnnotations, log: log.with({ component: 'keys' }), signal, now,
   });
-
-  // HTTP first: probes and kubeseal work before the caches sync (upstream's slow start fails probes).
-  const app = createApp({
-    capabilities: {
-      newest: () => {
-        const newest = keys.keys()[0];
-        return newest ? { certificate: newest.certificate, publicKey: newest.privateKey } : undefined;
-      },
-      open: async (sealed) => {
-        // Verify and re-encrypt never render template.data (upstream advisories, 2026).
-        const withoutTemplateData: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
-        const fingerprints = keys.keys().map((k) => k.fingerprint);
-        return (await pool.unseal(withoutTemplateData, fingerprints)).secret.data ?? {};
-      },
-    },
-    rateLimit: config.rateLimit,
-    rateLimitBurst: config.rateLimitBurst,
-    maxRequestBytes: config.maxRequestBytes,
-    metrics,
-    log: log.with({ component: 'http' }),
-  });
-  const httpServer = createServer({ requestTimeout: config.readTimeoutMs, headersTimeout: Math.min(config.readTimeoutMs, 60_000) }, app);
-  httpServer.setTimeout(config.writeTimeoutMs);
-  const metricsServer = createServer({ requestTimeout: config.readTimeoutMs }, createMetricsApp(metrics));
-  const [httpAddress, metricsAddress] = await Promise.all([listen(httpServer, config.listenAddr), listen(metricsServer, config.listenMetricsAddr)]);
-  log.info('serving', { http: httpAddress, metrics: metricsAddress });
-  options.onListening?.({ http: httpAddress, metrics: metricsAddress });
-
+  options.renewRequests?.addEventListener(RENEW_REQUEST, () => keys.requestRenewal('renewal requested (SIGUSR1)'), { signal });
   const refreshKeys = () => {
     const list = keys.keys();
     pool.setKeys(list);
@@ -127,173 +59,65 @@ export async function runController(options: RunOptions): Promise<void> {
   };
   keys.onChange(refreshKeys);
 
-  // SealedSecrets, from all namespaces or from ours plus --additional-namespaces.
-  const namespaces = watchedNamespaces(config);
-  const paths = namespaces === undefined
-    ? [`${SEALED_SECRETS}/sealedsecrets`]
-    : (await existingNamespaces(client, namespaces, log, signal)).map((ns) => `${SEALED_SECRETS}/namespaces/${encodeURIComponent(ns)}/sealedsecrets`);
-  const keyOrder = createKeyOrder();
-  /** Keys whose Secret was just deleted, or whose SealedSecret appeared after the first list. */
-  const missing = new Set<string>();
-  let listed = false;
-  let queue: WorkQueue | undefined;
-  const enqueue = (key: string, fresh = false) => queue?.add(key, { fresh });
-  const informers: Informer<SealedSecret>[] = paths.map((path) =>
-    startInformer<SealedSecret>({
-      client,
-      path,
-      labelSelector: config.labelSelector,
-      cache: true,
-      log: log.with({ component: 'informer' }),
-      signal,
-      onAdd: (sealed) => {
-        if (listed) missing.add(objectKey(sealed));
-        enqueue(objectKey(sealed), true);
+  let servers: Servers | undefined;
+  try {
+    // HTTP first: probes and kubeseal work before the caches sync (upstream's slow start fails probes).
+    servers = await startServers({
+      capabilities: {
+        newest: () => {
+          const newest = keys.keys()[0];
+          return newest ? { certificate: newest.certificate, publicKey: newest.privateKey } : undefined;
+        },
+        open: async (sealed) => {
+          // Verify and re-encrypt never render template.data (upstream advisories, 2026).
+          const withoutTemplateData: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
+          return (await pool.unseal(withoutTemplateData, keys.keys().map((k) => k.fingerprint), 'http')).secret.data ?? {};
+        },
+        keyCount: () => keys.keys().length,
       },
-      onUpdate: (sealed, old) => {
-        if (needsReconcile(sealed, old)) enqueue(objectKey(sealed), true);
-      },
-      onDelete: (sealed) => {
-        keyOrder.forget(sealed.metadata?.uid);
-        metrics.conditionInfo.remove({ namespace: sealed.metadata?.namespace ?? '', name: sealed.metadata?.name ?? '', condition: 'Synced', ss_app_kubernetes_io_instance: sealed.metadata?.labels?.['app.kubernetes.io/instance'] ?? '' });
-        if (config.oldGcBehavior) enqueue(objectKey(sealed));
-      },
-    }),
-  );
-  void Promise.all(informers.map((i) => i.synced)).then(() => { listed = true; });
-  const lookup = (key: string): SealedSecret | undefined => {
-    for (const informer of informers) {
-      const found = informer.cache.get(key);
-      if (found) return found;
-    }
-    return undefined;
-  };
-  const enqueueAll = () => {
-    for (const informer of informers) for (const key of informer.cache.keys()) enqueue(key);
-  };
+      listenAddr: config.listenAddr, listenMetricsAddr: config.listenMetricsAddr, readTimeoutMs: config.readTimeoutMs, writeTimeoutMs: config.writeTimeoutMs,
+      rateLimit: config.rateLimit, rateLimitBurst: config.rateLimitBurst, trustedProxyHops: config.trustedProxyHops,
+      rsaOpsPerSecond: config.rateLimitRsaOps, maxRequestRsaOps: config.maxRequestRsaOps, maxRequestBytes: config.maxRequestBytes,
+      metrics,
+      log: log.with({ component: 'http' }),
+    });
+    log.info('serving', { http: servers.http, metrics: servers.metrics });
+    options.onListening?.({ http: servers.http, metrics: servers.metrics });
 
-  // Deleted Secrets: a metadata-only watch with no cache, so memory does not grow with the
-  // cluster's Secrets. A deleted Secret owned by (or managed for) a SealedSecret is recreated.
-  if (!config.skipRecreate) {
-    for (const path of namespaces === undefined ? ['/api/v1/secrets'] : paths.map((p) => p.replace(/^\/apis\/bitnami\.com\/v1alpha1(\/namespaces\/[^/]+)\/sealedsecrets$/, '/api/v1$1/secrets'))) {
-      let first = true;
-      startInformer<Secret>({
-        client,
-        path,
-        labelSelector: config.labelSelector,
-        metadataOnly: true,
-        cache: false,
-        log: log.with({ component: 'secret-watch' }),
-        signal,
-        onDelete: (secret) => {
-          const key = objectKey(secret);
-          const sealed = lookup(key);
-          if (!sealed) return;
-          const owned = (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.kind === 'SealedSecret' && r.uid === sealed.metadata.uid);
-          const managed = secret.metadata?.annotations?.['sealedsecrets.bitnami.com/managed'] === 'true';
-          if (owned || managed) {
-            missing.add(key);
-            enqueue(key, true);
-          }
-        },
-        // After a gap (410 Gone) deletions may have been missed: check every SealedSecret again.
-        onSync: () => {
-          if (!first) enqueueAll();
-          first = false;
-        },
+    const keyOrder = createKeyTrialOrder();
+    const sealedSecrets = await watchSealedSecrets({
+      client, namespaces: config.allNamespaces ? undefined : [config.namespace, ...config.additionalNamespaces], labelSelector: config.labelSelector,
+      recreateDeleted: !config.skipRecreate, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), metrics, log, signal,
+    });
+    const unseal = createUnsealer({
+      client, pool, keyOrder, keys: () => keys.keys(), probablyMissing: (key) => sealedSecrets.probablyMissing(key), lookup: (key) => sealedSecrets.lookup(key),
+      updateStatus: config.updateStatus, oldGcBehavior: config.oldGcBehavior, identity: config.identity, metrics, log: log.with({ component: 'unsealer' }), now,
+    });
+    const leadTerm = (term: AbortSignal) => lead({
+      client, keys, sealedSecrets, unseal, namespace: config.namespace, certConfigMap: config.certConfigMap, workers: config.workers,
+      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, metrics, log,
+    }, term);
+
+    // Keys that never load (a refused token) must not hold up shutdown.
+    await untilAborted(keys.synced.then(refreshKeys), signal);
+    if (signal.aborted) {
+      // Stopped before the keys loaded: nothing to lead or hand over.
+    } else if (config.leaderElect) {
+      const election = runLeaderElection({
+        store: createLeaseStore(client, { namespace: config.namespace, name: config.leaseName }),
+        identity: config.identity, leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs,
+        onStartedLeading: leadTerm,
+        onNewLeader: (identity) => log.info('leader', { identity: identity || '(none)' }),
+        log: log.with({ component: 'leader-election' }),
       });
+      await aborted(signal);
+      await election.stop();
+    } else {
+      await leadTerm(signal);
     }
+  } finally {
+    await servers?.close();
+    await pool.close();
   }
-
-  const unseal = createUnsealer({
-    client,
-    pool,
-    keyOrder,
-    keys: () => keys.keys(),
-    probablyMissing: (key) => missing.delete(key),
-    lookup,
-    updateStatus: config.updateStatus,
-    oldGcBehavior: config.oldGcBehavior,
-    identity: config.identity,
-    metrics,
-    log: log.with({ component: 'unsealer' }),
-    now,
-  });
-
-  /** The leader's work: unseal, renew keys, publish the certificate. Runs until `term` aborts. */
-  const lead = async (term: AbortSignal): Promise<void> => {
-    metrics.isLeader.set(1);
-    log.info('leading: unsealing and renewing keys');
-    const q = createWorkQueue({
-      concurrency: config.workers,
-      maxRetries: config.maxUnsealRetries,
-      backoffMs: defaultBackoff(),
-      handle: (key, workSignal) => {
-        metrics.queueDepth.set(q.size);
-        return unseal(key, workSignal);
-      },
-    });
-    queue = q;
-    const publish = () => {
-      const newest = keys.keys()[0];
-      if (!newest || !config.certConfigMap) return;
-      publishCertificate(client, { namespace: config.namespace, name: config.certConfigMap, certificate: newest.certificate, signal: term })
-        .catch((error: unknown) => { if (!term.aborted) log.warn('could not publish the certificate ConfigMap', { error: errorMessage(error) }); });
-    };
-    // New keys can open what failed before (a restored backup): try the failed ones again.
-    const unsubscribe = keys.onChange(() => {
-      publish();
-      for (const informer of informers) {
-        for (const [key, sealed] of informer.cache) {
-          if (sealed.status?.conditions?.some((c) => c.type === 'Synced' && c.status === 'False')) enqueue(key, true);
-        }
-      }
-    });
-    const renewal = runKeyRenewal({ manager: keys, periodMs: config.keyRenewPeriodMs, cutoff: config.keyCutoffTime, log: log.with({ component: 'renewal' }), signal: term, now });
-    options.onRenewRequest?.(() => {
-      if (!term.aborted) keys.generate('renewal requested (SIGUSR1)').catch((error: unknown) => log.error('could not generate a sealing key', { error: errorMessage(error) }));
-    });
-    await keys.synced;
-    publish();
-    await Promise.all(informers.map((i) => i.synced));
-    q.start(term);
-    enqueueAll();
-    await new Promise<void>((resolve) => term.addEventListener('abort', () => resolve(), { once: true }));
-    unsubscribe();
-    queue = undefined;
-    metrics.isLeader.set(0);
-    metrics.queueDepth.set(0);
-    options.onRenewRequest?.(() => log.warn('not the leader: send SIGUSR1 to the leading replica to renew the key'));
-    await renewal.catch(() => undefined);
-    log.info('stopped leading');
-  };
-
-  options.onRenewRequest?.(() => log.warn('not the leader (yet): send SIGUSR1 to the leading replica to renew the key'));
-  await keys.synced.then(refreshKeys);
-  if (config.leaderElect) {
-    const election = runLeaderElection({
-      store: createLeaseStore(client, { namespace: config.namespace, name: config.leaseName }),
-      identity: config.identity,
-      leaseDurationMs: config.leaseDurationMs,
-      renewDeadlineMs: config.renewDeadlineMs,
-      retryPeriodMs: config.retryPeriodMs,
-      onStartedLeading: lead,
-      onNewLeader: (identity) => log.info('leader', { identity: identity || '(none)' }),
-      log: log.with({ component: 'leader-election' }),
-    });
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    await election.stop();
-  } else {
-    const term = new AbortController();
-    signal.addEventListener('abort', () => term.abort(), { once: true });
-    await lead(term.signal);
-  }
-  await Promise.all([
-    new Promise((resolve) => httpServer.close(resolve)),
-    new Promise((resolve) => metricsServer.close(resolve)),
-  ]);
-  httpServer.closeAllConnections();
-  metricsServer.closeAllConnections();
-  await pool.close();
   log.info('stopped');
 }

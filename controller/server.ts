@@ -9,19 +9,19 @@
  *
  * Hardening beyond upstream (its 2026 advisories): the two decrypting endpoints are rate limited
  * and size limited, never render spec.template.data, take the scope only from the SealedSecret's
- * top-level metadata, and refuse a template whose metadata disagrees with it. Responses and logs
+ * top-level metadata, and refuse a template that would widen that scope. Responses and logs
  * never contain plaintext or key material.
  *
  * The app takes capabilities (functions), not the controller, so tests can drive it directly.
  */
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorMessage, UserError } from '../shared/errors.ts';
-import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
+import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, type SealedSecret } from '../shared/kube.ts';
 import { parseDocuments } from '../shared/manifest.ts';
-import { scopeOf, withScope } from '../shared/scope.ts';
-import { sealRawValue } from '../shared/sealed-secret.ts';
+import { checkTemplateScope, compareTemplate, reencryptSealedSecret } from '../shared/re-encrypt.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -30,6 +30,8 @@ export interface ServerCapabilities {
   newest(): { certificate: string; publicKey: KeyObject } | undefined;
   /** Unseal the values of a SealedSecret (never its template). Rejects with a DecryptError when no key fits. */
   open(sealed: SealedSecret): Promise<Record<string, string>>;
+  /** How many sealing keys `open` may try per value. */
+  keyCount(): number;
 }
 
 export interface ServerOptions {
@@ -37,25 +39,44 @@ export interface ServerOptions {
   readonly rateLimit: number;
   readonly rateLimitBurst: number;
   readonly maxRequestBytes: number;
+  /**
+   * Proxies in front of the controller that append their caller's address to X-Forwarded-For
+   * (the API server's service proxy is one). The rate limits key on the address that many hops
+   * back from the peer; 0: on the peer address alone.
+   */
+  readonly trustedProxyHops: number;
+  /**
+   * RSA private operations the decrypting endpoints may spend per second, all clients together,
+   * and at most per request (also the bucket's burst). A request is charged its worst case, values
+   * times keys, before any work: RSA is what costs, and a body of many values is one request.
+   */
+  readonly rsaOpsPerSecond: number;
+  readonly maxRequestRsaOps: number;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now?: () => number;
 }
 
-/** Token buckets per client: `rate` per second, `burst` at once. */
-function limiter(rate: number, burst: number, now: () => number): (client: string) => { ok: boolean; retryAfterS: number; remaining: number } {
+/** Token buckets per client: `rate` tokens per second, `burst` at once; a request takes `cost` tokens. */
+function limiter(rate: number, burst: number, now: () => number): (client: string, cost?: number) => { ok: boolean; retryAfterS: number; remaining: number } {
   const buckets = new Map<string, { tokens: number; at: number }>();
-  return (client) => {
+  return (client, cost = 1) => {
     const t = now();
     if (buckets.size > 65_536) buckets.clear(); // bounded memory, as upstream's 65536-entry store
     const bucket = buckets.get(client) ?? { tokens: burst, at: t };
     bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * rate);
     bucket.at = t;
     buckets.set(client, bucket);
-    if (bucket.tokens < 1) return { ok: false, retryAfterS: Math.ceil((1 - bucket.tokens) / Math.max(rate, 1e-9)), remaining: 0 };
-    bucket.tokens -= 1;
+    if (bucket.tokens < cost) return { ok: false, retryAfterS: Math.max(1, Math.ceil((cost - bucket.tokens) / Math.max(rate, 1e-9))), remaining: Math.floor(bucket.tokens) };
+    bucket.tokens -= cost;
     return { ok: true, retryAfterS: 0, remaining: Math.floor(bucket.tokens) };
   };
+}
+
+/** The most RSA private operations opening `sealed` can take: every value may try every key. */
+export function rsaCost(sealed: SealedSecret, keys: number): number {
+  const values = Object.keys(sealed.spec.encryptedData).length + (sealed.spec.data ? 1 : 0);
+  return Math.max(1, values) * Math.max(1, keys);
 }
 
 /** A request body as a SealedSecret; throws UserError. Like upstream, multi-document bodies are refused. */
@@ -70,19 +91,6 @@ function readBody(body: unknown): SealedSecret {
   return readSealedSecret(doc, 'request body');
 }
 
-/**
- * The template's metadata may repeat the SealedSecret's name, namespace and scope, but never
- * contradict them: upstream's CVE-2026-22728 re-sealed a strict secret as cluster-wide that way.
- */
-function checkTemplateAgrees(sealed: SealedSecret): void {
-  const top = sealed.metadata;
-  const template = sealed.spec.template?.metadata ?? {};
-  const differs = (a: string | undefined, b: string | undefined) => a !== undefined && a !== '' && a !== (b ?? '');
-  if (differs(template.name, top.name) || differs(template.namespace, top.namespace) || scopeOf(template.annotations) !== scopeOf(top.annotations)) {
-    throw new UserError('spec.template.metadata disagrees with metadata (name, namespace or scope); refusing');
-  }
-}
-
 export function createApp(options: ServerOptions): express.Express {
   const { capabilities, metrics, log } = options;
   const now = options.now ?? Date.now;
@@ -90,6 +98,10 @@ export function createApp(options: ServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Express (proxy-addr) walks X-Forwarded-For from the right: with n trusted hops, req.ip is the
+  // n-th address left of the peer (or the left-most one when there are fewer). Entries left of it
+  // are whatever the client wrote, so they never name the client.
+  app.set('trust proxy', options.trustedProxyHops);
 
   const instrument = (path: string) => (req: Request, res: Response, next: NextFunction) => {
     const end = metrics.httpDuration.startTimer({ path, method: req.method.toLowerCase() });
@@ -99,9 +111,9 @@ export function createApp(options: ServerOptions): express.Express {
     });
     next();
   };
-  // Through the API server's service proxy every caller has the API server's address; the proxy
-  // passes the caller's in X-Forwarded-For, so that names the client (as upstream's limiter does).
-  const clientOf = (req: Request): string => String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim() || req.socket.remoteAddress || '';
+  // Through the API server's service proxy every caller has the API server's address as peer; the
+  // proxy appends the caller's address to X-Forwarded-For, the right-most entry (one trusted hop).
+  const clientOf = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? '';
   const rateLimited = (req: Request, res: Response, next: NextFunction) => {
     const verdict = allow(`${req.path} ${clientOf(req)}`);
     res.setHeader('X-RateLimit-Limit', String(options.rateLimitBurst));
@@ -111,6 +123,21 @@ export function createApp(options: ServerOptions): express.Express {
     res.status(429).type('text/plain').send('limit exceeded\n');
   };
   const body = express.raw({ type: () => true, limit: options.maxRequestBytes });
+  const rsaBudget = limiter(options.rsaOpsPerSecond, options.maxRequestRsaOps, now);
+  /** Charge the RSA budget for opening `sealed`, or answer 413/429 and return false. */
+  const chargeRsa = (sealed: SealedSecret, res: Response): boolean => {
+    const cost = rsaCost(sealed, capabilities.keyCount());
+    if (cost > options.maxRequestRsaOps) {
+      res.status(413).type('text/plain; charset=utf-8')
+        .send(`opening this SealedSecret may take ${cost} RSA operations (values times sealing keys), more than the ${options.maxRequestRsaOps} allowed per request; send fewer values per request\n`);
+      return false;
+    }
+    const verdict = rsaBudget('', cost);
+    if (verdict.ok) return true;
+    res.setHeader('Retry-After', String(verdict.retryAfterS));
+    res.status(429).type('text/plain; charset=utf-8').send('limit exceeded: the decrypting endpoints are busy, retry later\n');
+    return false;
+  };
 
   app.all('/healthz', (_req, res) => {
     res.status(200).type('text/plain; charset=utf-8').send('ok\n');
@@ -135,6 +162,7 @@ export function createApp(options: ServerOptions): express.Express {
       res.status(500).end();
       return;
     }
+    if (!chargeRsa(sealed, res)) return;
     try {
       await capabilities.open(sealed);
       res.status(200).end();
@@ -147,7 +175,7 @@ export function createApp(options: ServerOptions): express.Express {
     let sealed: SealedSecret;
     try {
       sealed = readBody(req.body);
-      checkTemplateAgrees(sealed);
+      checkTemplateScope(sealed);
     } catch (error) {
       log.info('rotate: bad request body', { error: errorMessage(error) });
       res.status(400).type('text/plain; charset=utf-8').send(`${errorMessage(error)}\n`);
@@ -158,6 +186,7 @@ export function createApp(options: ServerOptions): express.Express {
       res.status(500).type('text/plain; charset=utf-8').send('cannot get certificate\n');
       return;
     }
+    if (!chargeRsa(sealed, res)) return;
     let values: Record<string, string>;
     try {
       values = await capabilities.open(sealed);
@@ -166,29 +195,18 @@ export function createApp(options: ServerOptions): express.Express {
       res.status(500).type('text/plain; charset=utf-8').send('error decrypting secret\n');
       return;
     }
-    // Re-seal under the same label: scope, name and namespace come from the top-level metadata only.
-    const scope = scopeOf(sealed.metadata.annotations);
-    const encryptedData: Record<string, string> = {};
-    for (const [key, value] of Object.entries(values)) {
-      encryptedData[key] = sealRawValue(Buffer.from(value, 'base64'), {
-        publicKey: newest.publicKey,
-        random: randomBytes,
-        scope,
-        namespace: sealed.metadata.namespace ?? '',
-        name: sealed.metadata.name ?? '',
-      });
+    if (compareTemplate(sealed).differs) {
+      // As upstream: the top-level metadata the values are bound to wins; say so, without values.
+      log.warn('rotate: spec.template.metadata disagrees with metadata (name, namespace or scope); re-encrypting for metadata', { sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}` });
     }
-    const annotations = withScope(undefined, scope);
-    const rotated = {
-      kind: SEALED_SECRET_KIND,
-      apiVersion: SEALED_SECRET_API_VERSION,
-      metadata: {
-        name: sealed.metadata.name,
-        namespace: sealed.metadata.namespace,
-        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-      },
-      spec: { ...(sealed.spec.template ? { template: sealed.spec.template } : {}), encryptedData: sortedMap(encryptedData) },
-    };
+    let rotated: SealedSecret;
+    try {
+      rotated = reencryptSealedSecret(sealed, values, { publicKey: newest.publicKey, random: randomBytes });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      res.status(400).type('text/plain; charset=utf-8').send(`${errorMessage(error)}\n`);
+      return;
+    }
     res.status(200).type('application/json').send(`${JSON.stringify(rotated)}\n`);
   });
 
@@ -231,4 +249,56 @@ export function parseListenAddress(address: string): { host?: string; port: numb
   if (!match) throw new UserError(`invalid listen address "${address}": use host:port or :port`);
   const host = match[1] ?? match[2];
   return { ...(host ? { host } : {}), port: Number(match[3]) };
+}
+
+/** Start `server` on a listen address; resolves with the address bound ("127.0.0.1:41234", "[::]:8080"). */
+export function listen(server: Server, address: string): Promise<string> {
+  const { host, port } = parseListenAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const bound = server.address();
+      resolve(typeof bound === 'object' && bound ? `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}` : address);
+    });
+  });
+}
+
+/** Stop a server started by listen (a no-op if it never started), then drop its connections. */
+export async function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return;
+  await new Promise((resolve) => server.close(resolve));
+  server.closeAllConnections();
+}
+
+export interface ServersOptions extends ServerOptions {
+  readonly listenAddr: string;
+  readonly listenMetricsAddr: string;
+  readonly readTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+}
+
+/** Both servers, listening. close() stops them (and is safe to call however start-up went). */
+export interface Servers {
+  /** The addresses bound, e.g. "127.0.0.1:41234". */
+  readonly http: string;
+  readonly metrics: string;
+  close(): Promise<void>;
+}
+
+/** Start the API and the metrics server; if either cannot listen, close both and throw. */
+export async function startServers(options: ServersOptions): Promise<Servers> {
+  const api = createServer({ requestTimeout: options.readTimeoutMs, headersTimeout: Math.min(options.readTimeoutMs, 60_000) }, createApp(options));
+  api.setTimeout(options.writeTimeoutMs);
+  const metrics = createServer({ requestTimeout: options.readTimeoutMs }, createMetricsApp(options.metrics));
+  const close = async () => {
+    await Promise.all([closeServer(api), closeServer(metrics)]);
+  };
+  try {
+    const [http, metricsAddress] = await Promise.all([listen(api, options.listenAddr), listen(metrics, options.listenMetricsAddr)]);
+    return { http, metrics: metricsAddress, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

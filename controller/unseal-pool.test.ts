@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFixture, sealingKey, secondKey } from '../test/fixtures/fixtures.ts';
 import { DecryptError } from '../shared/errors.ts';
@@ -27,6 +28,21 @@ describe('unseal pool', () => {
     const templated = sealed('upstream-strict.yaml');
     templated.spec.template = { ...templated.spec.template, data: { x: '{{ .a }}' } };
     await expect(pool.unseal(templated, [])).rejects.toBeInstanceOf(UnsupportedError);
+  });
+
+  it('HTTP work never delays unsealing: it runs on its own thread, behind which unseal work does not queue', async () => {
+    // Values no key opens: every one costs an RSA-4096 private operation per key, as a verify flood's do.
+    const heavy = sealed('upstream-strict.yaml');
+    heavy.spec.encryptedData = {};
+    for (let i = 0; i < 60; i++) {
+      heavy.spec.encryptedData[`v${i}`] = Buffer.concat([Buffer.from([2, 0]), randomBytes(512 + 16)]).toString('base64');
+    }
+    const finished: string[] = [];
+    const floods = [1, 2, 3].map((i) => pool.unseal(heavy, [], 'http').catch(() => undefined).then(() => { finished.push(`http-${i}`); }));
+    const unsealed = pool.unseal(sealed('upstream-strict.yaml'), [keys[0]!.fingerprint]).then((r) => { finished.push('unseal'); return r; });
+    await Promise.all([...floods, unsealed]);
+    expect(finished[0]).toBe('unseal');
+    expect((await unsealed).keysUsed).toEqual([keys[0]?.fingerprint]);
   });
 
   it('uses new keys as soon as they are set', async () => {

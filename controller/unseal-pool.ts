@@ -1,14 +1,18 @@
 /**
  * A pool of threads that unseal SealedSecrets (one per core by default), so RSA never blocks the
  * event loop and both cores of a small node work. Keys are copied to every thread when they change.
+ *
+ * Work for the HTTP API (/v1/verify, /v1/rotate: anyone who reaches the service proxy) runs on
+ * threads of its own, never on the unseal threads: a flood of verify requests can slow verify,
+ * never the Secrets of new SealedSecrets (issue 8, class 9). server.ts bounds that work in RSA
+ * operations per request and per second.
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { DecryptError, UserError } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { UnsupportedError } from '../shared/sealed-secret.ts';
-import type { WorkerError, WorkerReply, WorkerRequest } from './unseal-worker.ts';
+import type { WorkerReply, WorkerRequest } from './unseal-worker.ts';
+import { fromWorkerError } from './worker-errors.ts';
 
 export interface UnsealResult {
   readonly secret: Secret;
@@ -16,32 +20,22 @@ export interface UnsealResult {
   readonly keysUsed: readonly string[];
 }
 
+/** Which threads do the work: the unseal threads, or the HTTP API's own. */
+export type UnsealPriority = 'unseal' | 'http';
+
 export interface UnsealPool {
   setKeys(keys: readonly { fingerprint: string; privateKey: KeyObject }[]): void;
   /** Unseal, trying the keys in `order` (fingerprints) first. */
-  unseal(sealed: SealedSecret, order: readonly string[]): Promise<UnsealResult>;
+  unseal(sealed: SealedSecret, order: readonly string[], priority?: UnsealPriority): Promise<UnsealResult>;
   close(): Promise<void>;
-}
-
-/** Rebuild the error a worker reported, with its type, so callers can branch on it. */
-function toError(error: WorkerError): Error {
-  switch (error.kind) {
-    case 'decrypt':
-      return new DecryptError(error.failure, error.message);
-    case 'unsupported':
-      return new UnsupportedError(error.message);
-    case 'user':
-      return new UserError(error.message);
-    default:
-      return new Error(error.message);
-  }
 }
 
 // Compiled, this file is .js and so is its worker; under Node's type stripping (tests), both are .ts.
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './unseal-worker.ts' : './unseal-worker.js', import.meta.url);
 
-export function createUnsealPool(options: { size?: number; acceptDeprecatedV1Data: boolean }): UnsealPool {
+export function createUnsealPool(options: { size?: number; httpSize?: number; acceptDeprecatedV1Data: boolean }): UnsealPool {
   const size = options.size ?? Math.max(1, availableParallelism());
+  const httpSize = Math.max(1, options.httpSize ?? 1);
   interface Lane { worker: Worker; pending: Map<number, { resolve: (r: UnsealResult) => void; reject: (e: Error) => void }> }
   let keys: WorkerRequest & { type: 'keys' } = { type: 'keys', keys: [] };
   let nextId = 1;
@@ -55,7 +49,7 @@ export function createUnsealPool(options: { size?: number; acceptDeprecatedV1Dat
       lane.pending.delete(reply.id);
       if (!waiter) return;
       if (reply.ok) waiter.resolve({ secret: reply.secret, keysUsed: reply.keysUsed });
-      else waiter.reject(toError(reply.error));
+      else waiter.reject(fromWorkerError(reply.error));
     });
     lane.worker.on('error', (error) => fail(lane, error));
     lane.worker.on('exit', (code) => fail(lane, new Error(`unseal thread exited with code ${code}`)));
@@ -63,24 +57,30 @@ export function createUnsealPool(options: { size?: number; acceptDeprecatedV1Dat
     lane.worker.unref();
     return lane;
   };
-  const lanes: Lane[] = Array.from({ length: size }, spawn);
+  const groups: Record<UnsealPriority, Lane[]> = {
+    unseal: Array.from({ length: size }, spawn),
+    http: Array.from({ length: httpSize }, spawn),
+  };
+  const all = (): Lane[] => [...groups.unseal, ...groups.http];
 
   // A thread that dies takes its in-flight work with it: reject that work and start a new thread.
   function fail(lane: Lane, error: Error): void {
     for (const waiter of lane.pending.values()) waiter.reject(error);
     lane.pending.clear();
-    const index = lanes.indexOf(lane);
-    if (index >= 0 && !closed) lanes[index] = spawn();
+    for (const lanes of Object.values(groups)) {
+      const index = lanes.indexOf(lane);
+      if (index >= 0 && !closed) lanes[index] = spawn();
+    }
   }
 
   return {
     setKeys(list) {
       keys = { type: 'keys', keys: list.map((k) => ({ fingerprint: k.fingerprint, key: k.privateKey })) };
-      for (const lane of lanes) lane.worker.postMessage(keys);
+      for (const lane of all()) lane.worker.postMessage(keys);
     },
-    unseal(sealed, order) {
+    unseal(sealed, order, priority = 'unseal') {
       if (closed) return Promise.reject(new Error('unseal pool is closed'));
-      const lane = lanes.reduce((best, l) => (l.pending.size < best.pending.size ? l : best));
+      const lane = groups[priority].reduce((best, l) => (l.pending.size < best.pending.size ? l : best));
       const id = nextId++;
       return new Promise<UnsealResult>((resolve, reject) => {
         lane.pending.set(id, { resolve, reject });
@@ -92,7 +92,7 @@ export function createUnsealPool(options: { size?: number; acceptDeprecatedV1Dat
     },
     async close() {
       closed = true;
-      await Promise.all(lanes.map((l) => l.worker.terminate()));
+      await Promise.all(all().map((l) => l.worker.terminate()));
     },
   };
 }

@@ -5,26 +5,17 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import { DecryptError, UserError } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { UnsupportedError, unsealSealedSecret } from '../shared/sealed-secret.ts';
+import { unsealSealedSecret } from '../shared/sealed-secret.ts';
+import { toWorkerError, type WorkerError } from './worker-errors.ts';
 
 export type WorkerRequest =
   | { type: 'keys'; keys: { fingerprint: string; key: KeyObject }[] }
   | { type: 'unseal'; id: number; sealed: SealedSecret; order: string[]; acceptDeprecatedV1Data: boolean };
 
-export type WorkerError = { kind: 'decrypt'; failure: DecryptError['failure']; message: string } | { kind: 'unsupported' | 'user' | 'internal'; message: string };
-
 export type WorkerReply =
   | { id: number; ok: true; secret: Secret; keysUsed: string[] }
   | { id: number; ok: false; error: WorkerError };
-
-function describe(error: unknown): WorkerError {
-  if (error instanceof DecryptError) return { kind: 'decrypt', failure: error.failure, message: error.message };
-  if (error instanceof UnsupportedError) return { kind: 'unsupported', message: error.message };
-  if (error instanceof UserError) return { kind: 'user', message: error.message };
-  return { kind: 'internal', message: error instanceof Error ? error.message : String(error) };
-}
 
 export function serve(port: MessagePort): void {
   let keys: { fingerprint: string; key: KeyObject }[] = [];
@@ -43,7 +34,7 @@ export function serve(port: MessagePort): void {
       });
       reply = { id: request.id, ok: true, secret, keysUsed: keysUsed.map((i) => ordered[i]?.fingerprint ?? '') };
     } catch (error) {
-      reply = { id: request.id, ok: false, error: describe(error) };
+      reply = { id: request.id, ok: false, error: toWorkerError(error) };
     }
     port.postMessage(reply);
   });

@@ -3,18 +3,18 @@
  * write what changed, then record the outcome as an Event, the Synced condition and metrics. A
  * pass that changes nothing writes nothing: no Secret update, no Event, no status.
  */
+import { apiPath, EVENTS, SEALED_SECRETS, SECRETS } from '../shared/api-path.ts';
 import { DecryptError, errorMessage } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
 import { UnsupportedError } from '../shared/sealed-secret.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import type { Logger } from './log.ts';
-import type { Metrics } from './metrics.ts';
+import { conditionLabels, type Metrics } from './metrics.ts';
 import type { Outcome } from './queue.ts';
 import { EVENT_UNSEALED, EVENT_UNSEAL_FAILED, EVENT_UPDATE_FAILED, nextStatus, planSecret, sealedSecretEvent, type SyncResult } from './reconcile.ts';
 import type { UnsealPool } from './unseal-pool.ts';
 
-const secretPath = (namespace: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
-const sealedPath = (namespace: string, name: string) => `/apis/bitnami.com/v1alpha1/namespaces/${encodeURIComponent(namespace)}/sealedsecrets/${encodeURIComponent(name)}`;
+const secretPath = (namespace: string, name?: string) => apiPath(SECRETS, { namespace, name });
 
 /**
  * Which key to try first. With K keys a miss costs an RSA private operation, so: the key that
@@ -22,13 +22,13 @@ const sealedPath = (namespace: string, name: string) => `/apis/bitnami.com/v1alp
  * created (it was most likely sealed with the certificate of that day); then the keys that opened
  * the most others; ties go to the newest key, the one sealing today.
  */
-export interface KeyOrder {
+export interface KeyTrialOrder {
   orderFor(sealed: { uid?: string; createdAt?: Date }, keys: readonly { fingerprint: string; orderingTime: Date }[]): string[];
   learn(uid: string | undefined, used: readonly string[]): void;
   forget(uid: string | undefined): void;
 }
 
-export function createKeyOrder(): KeyOrder {
+export function createKeyTrialOrder(): KeyTrialOrder {
   const byObject = new Map<string, string>();
   const hits = new Map<string, number>();
   return {
@@ -61,7 +61,7 @@ function forUnsealing(sealed: SealedSecret): SealedSecret {
 export interface UnsealerOptions {
   readonly client: KubeClient;
   readonly pool: UnsealPool;
-  readonly keyOrder: KeyOrder;
+  readonly keyOrder: KeyTrialOrder;
   /** The loaded keys, newest first. */
   readonly keys: () => readonly { fingerprint: string; orderingTime: Date }[];
   /**
@@ -88,25 +88,20 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
     const event = sealedSecretEvent({ sealed, type, reason, message, now: options.now(), instance: options.identity });
     log[type === 'Normal' ? 'info' : 'warn'](message, { event: reason, sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}` });
     try {
-      await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(sealed.metadata.namespace ?? '')}/events`, { body: event, signal });
+      await client.request('POST', apiPath(EVENTS, { namespace: sealed.metadata.namespace ?? '' }), { body: event, signal });
     } catch (error) {
       log.warn('could not record event', { reason, error: errorMessage(error) });
     }
   }
 
   async function writeStatus(sealed: SealedSecret, result: SyncResult, signal: AbortSignal): Promise<void> {
-    const labels = {
-      namespace: sealed.metadata.namespace ?? '',
-      name: sealed.metadata.name ?? '',
-      condition: 'Synced',
-      ss_app_kubernetes_io_instance: sealed.metadata.labels?.['app.kubernetes.io/instance'] ?? '',
-    };
+    const labels = conditionLabels(sealed);
     metrics.conditionInfo.set(labels, result.ok ? 1 : -1);
     if (!options.updateStatus) return;
     const status = nextStatus(sealed, result, options.now());
     if (status === undefined) return;
     try {
-      await client.request('PATCH', `${sealedPath(sealed.metadata.namespace ?? '', sealed.metadata.name ?? '')}/status`, {
+      await client.request('PATCH', apiPath(SEALED_SECRETS, { namespace: labels.namespace, name: labels.name, subresource: 'status' }), {
         body: { status },
         contentType: 'application/merge-patch+json',
         signal,

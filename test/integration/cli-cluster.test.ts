@@ -7,6 +7,7 @@
  *
  * Without network namespaces (not root, no iproute2) only the specs that need no proxy run.
  */
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -126,6 +127,27 @@ describe.skipIf(noNetns !== null)('through the API server\'s service proxy', () 
       expect(Date.now() - started).toBeGreaterThan(1000);
     });
 
+    it('the rate limit keys on the caller the API server\'s proxy appends, not on an X-Forwarded-For the caller writes', async () => {
+      const url = new URL(`${cluster.server}/api/v1/namespaces/${home}/services/http:sealed-secrets-controller:http/proxy/v1/verify`);
+      const post = async (forwardedFor: string): Promise<number> => {
+        const options: RequestOptions & { headers: Record<string, string> } = { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor } };
+        await cluster.kc.applyToHTTPSOptions(options);
+        return new Promise((resolve, reject) => {
+          const req = httpsRequest(url, options, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end('{}');
+        });
+      };
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push(await post(`198.51.100.${i}`));
+      // --rate-limit-burst 2: a forged header per request does not make a new client
+      expect(statuses.filter((s) => s === 429).length, String(statuses)).toBeGreaterThanOrEqual(3);
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // give the bucket back to the specs after this one
+    });
+
     it('--controller-name and --controller-namespace name another Service, also with an unnamed port; -n does not move the controller', async () => {
       await exposeController(cluster, { namespace: home, name: 'other-sealer', portName: '', address: netns.address, targetPort: 8080 });
       const result = await runKubeseal(['--fetch-cert', '--controller-name', 'other-sealer', '--controller-namespace', home, '-n', app], { env: admin });
@@ -217,6 +239,20 @@ describe.skipIf(noNetns !== null)('through the API server\'s service proxy', () 
       expect(opensWith(rewritten, [newest?.key as KeyObject])).toBe(true);
       await apply(cluster, rewritten);
       expect(text((await eventually(() => getSecret(cluster, app, 'renewed-file'))).data?.password)).toBe('pw-of-renewed-file');
+    });
+
+    it('--re-encrypt takes upstream\'s README form: a cluster-wide SealedSecret without a template', async () => {
+      const sealed = (await kubeseal(['--scope', 'cluster-wide', '-o', 'json'], { stdin: secret('readme-form', app) })).stdout.toString();
+      const doc = JSON.parse(sealed) as { spec: { template?: unknown } };
+      delete doc.spec.template;
+      const result = await kubeseal(['--re-encrypt', '-o', 'yaml'], { stdin: JSON.stringify(doc) });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const output = result.stdout.toString();
+      expect(output).toMatch(/^---\napiVersion: bitnami.com\/v1alpha1\nkind: SealedSecret\nmetadata:\n  annotations:\n    sealedsecrets.bitnami.com\/cluster-wide: "true"\n  name: readme-form\n/);
+      expect(output).toMatch(/\n  template:\n    metadata:\n      annotations:\n        sealedsecrets.bitnami.com\/cluster-wide: "true"\n      name: readme-form\n/);
+      await apply(cluster, output);
+      expect(text((await eventually(() => getSecret(cluster, app, 'readme-form'))).data?.password)).toBe('pw-of-readme-form');
     });
   });
 

@@ -445,7 +445,7 @@ describe('RBAC (applied to a namespace standing in for kube-system)', () => {
     await publishAsController(readFixture('second-cert.pem'));
     await publishAsController(readFixture('sealing-cert.pem'));
 
-    // controller/leader.ts: GET, POST, PUT of one Lease.
+    // controller/lease-store.ts: GET, POST, PUT of one Lease.
     const lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',

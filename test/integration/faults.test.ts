@@ -13,7 +13,7 @@ beforeAll(async () => {
   plane = await startOwnControlPlane({ withControllerManager: false });
   for (const ns of ['home', 'app', 'elsewhere']) await plane.kubectl(['create', 'namespace', ns]);
   controller = await startController({ kubeconfigPath: plane.kubeconfigPath, namespace: 'home', watch: ['app'], args: ['--log-level', 'DEBUG', '--key-size', '2048'] });
-  await controller.waitForLog(/new sealing key generated/);
+  await eventually(async () => expect((await fetch(`${controller.http}/v1/cert.pem`)).status).toBe(200), { timeoutMs: 60_000 });
 });
 afterAll(async () => {
   await controller?.stop();
@@ -30,9 +30,12 @@ describe('an API server restart under a running controller', () => {
     // Move etcd's revision past what the controller has seen, so its watches resume from an
     // expired resourceVersion once the new API server's watch cache starts.
     for (let i = 0; i < 20; i++) await plane.kubectl(['create', 'configmap', `bump-${i}`, '-n', 'elsewhere']);
+    const lists = async () => Number(/^sealed_secrets_controller_informer_lists_total\{resource="sealedsecrets"\} (\S+)$/m.exec(await (await fetch(`${controller.metrics}/metrics`)).text())?.[1]);
+    const listedBefore = await lists();
     await plane.restartApiServer();
 
-    await controller.waitForLog(/watch expired, listing again/, 60_000);
+    // the SealedSecret informer lists again: its watch resumed from an expired version (410 Gone)
+    await eventually(async () => expect(await lists()).toBeGreaterThan(listedBefore), { timeoutMs: 60_000 });
     await apply(plane, await seal(secret('after'), cert));
     expect(text((await eventually(() => getSecret(plane, 'app', 'after'), { timeoutMs: 60_000 })).data?.v)).toBe('after');
     // deletions are still followed: the Secret of the first SealedSecret comes back

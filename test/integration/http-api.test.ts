@@ -9,7 +9,8 @@ import { eventually, useCluster } from '../harness/cluster.ts';
 import { startController, type ControllerProcess } from '../harness/controller.ts';
 import { readSealedSecret, type SealedSecret } from '../../shared/kube.ts';
 import { parseDocuments } from '../../shared/manifest.ts';
-import { kubectlJson, seal } from './kube.ts';
+import { randomBytes } from 'node:crypto';
+import { apply, getSecret, kubectlJson, seal, text } from './kube.ts';
 
 const cluster = useCluster();
 let controller: ControllerProcess;
@@ -99,7 +100,7 @@ describe('upstream advisories: the attacks fail', () => {
     });
     const response = await post('/v1/rotate', widened);
     expect(response.status).toBe(400);
-    expect(await response.text()).toMatch(/spec.template.metadata disagrees with metadata/);
+    expect(await response.text()).toMatch(/spec.template.metadata declares a wider scope than metadata/);
     // claiming it consistently, at the top level too, only changes the label: nothing opens
     const topLevel = variant((s) => {
       s.metadata.annotations = { 'sealedsecrets.bitnami.com/cluster-wide': 'true' };
@@ -108,8 +109,35 @@ describe('upstream advisories: the attacks fail', () => {
     const refused = await post('/v1/rotate', topLevel);
     expect(refused.status).toBe(500);
     expect(await refused.text()).not.toMatch(/encryptedData/);
-    // a template pointing at another name or namespace is refused too
-    expect((await post('/v1/rotate', variant((s) => { s.spec.template!.metadata!.namespace = 'kube-system'; }))).status).toBe(400);
+    // a template pointing at another namespace cannot move the values: the result is for metadata's
+    const moved = await post('/v1/rotate', variant((s) => { s.spec.template!.metadata!.namespace = 'kube-system'; }));
+    expect(moved.status).toBe(200);
+    expect((JSON.parse(await moved.text()) as SealedSecret).spec.template?.metadata?.namespace).toBe(app);
+  });
+
+  it('accepts upstream\'s README forms: a cluster-wide or namespace-wide SealedSecret without a template, or whose template has no scope annotation', async () => {
+    for (const scope of ['cluster-wide', 'namespace-wide'] as const) {
+      const annotations = { [`sealedsecrets.bitnami.com/${scope}`]: 'true' };
+      const sealedYaml = await seal({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wide', namespace: app, labels: { team: 'a' } }, stringData: { password: 'topsecret-wide' } }, `${controller.http}/v1/cert.pem`, ['--scope', scope]);
+      const sealed = readSealedSecret(parseDocuments(sealedYaml)[0], 'wide');
+      const noTemplate = structuredClone(sealed);
+      delete noTemplate.spec.template;
+      const response = await post('/v1/rotate', noTemplate);
+      const text = await response.text();
+      expect(response.status, text).toBe(200);
+      const rotated = JSON.parse(text) as SealedSecret;
+      // upstream's answer: metadata copied into the template, scope kept
+      expect(rotated.metadata).toEqual({ name: 'wide', namespace: app, annotations });
+      expect(rotated.spec.template).toEqual({ metadata: { name: 'wide', namespace: app, annotations } });
+      expect((await post('/v1/verify', { ...rotated, metadata: { ...rotated.metadata, name: 'renamed' } })).status).toBe(200);
+      const unscoped = structuredClone(sealed);
+      delete unscoped.spec.template!.metadata!.annotations;
+      const kept = await post('/v1/rotate', unscoped);
+      expect(kept.status).toBe(200);
+      const keptBody = JSON.parse(await kept.text()) as SealedSecret;
+      expect(keptBody.metadata.annotations).toEqual(annotations);
+      expect(keptBody.spec.template?.metadata).toMatchObject({ annotations, labels: { team: 'a' } });
+    }
   });
 
   it('PR #2019: /v1/verify never renders template.data, so it cannot leak a bit of the plaintext', async () => {
@@ -142,6 +170,39 @@ describe('upstream advisories: the attacks fail', () => {
       // another client is not affected
       expect((await post(path, victim)).status).toBe(200);
     }
+  });
+
+  it('the limit keys on the right-most X-Forwarded-For entry: a new left-most one per request is still limited', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await post('/v1/verify', victim, { 'x-forwarded-for': `198.51.100.${i}, 192.0.2.200` })).status);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toContain(429);
+  });
+
+  it('verify work is bounded in RSA operations: per request (413) and for all clients together (429); unsealing goes on', async () => {
+    const many = variant((s) => { s.spec.encryptedData = Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`k${i}`, 'AgA='])); });
+    const tooMuch = await post('/v1/verify', many);
+    expect([tooMuch.status, await tooMuch.text()]).toEqual([413, 'opening this SealedSecret may take 1200 RSA operations (values times sealing keys), more than the 1000 allowed per request; send fewer values per request\n']);
+    // A flood from 40 clients, each within its request limit, of values that each cost an RSA-4096 operation.
+    const heavy = variant((s) => {
+      s.spec.encryptedData = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`k${i}`, Buffer.concat([Buffer.from([2, 0]), randomBytes(512 + 16)]).toString('base64')]));
+    });
+    const flood = Array.from({ length: 40 }, () => post('/v1/verify', heavy).then(async (r) => [r.status, await r.text()] as const));
+    const sealedYaml = await seal({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'during-flood', namespace: app }, stringData: { password: 'pw-during-flood' } }, `${controller.http}/v1/cert.pem`);
+    await apply(cluster, sealedYaml);
+    const secret = await eventually(() => getSecret(cluster, app, 'during-flood'), { timeoutMs: 60_000 });
+    expect(text(secret.data?.password)).toBe('pw-during-flood');
+    const answers = await Promise.all(flood);
+    const counts = { opened: 0, refused: 0, limited: 0 };
+    for (const [status, body] of answers) {
+      if (status === 409) counts.refused++;
+      else if (status === 429 && body === 'limit exceeded: the decrypting endpoints are busy, retry later\n') counts.limited++;
+      else counts.opened++;
+    }
+    // 1000 operations at once plus 100 per second: most of the 3,200 asked for were refused up front
+    expect(counts.opened).toBe(0);
+    expect(counts.limited).toBeGreaterThan(20);
+    expect(counts.refused).toBeGreaterThan(0);
   });
 
   it('both decrypting endpoints refuse large bodies', async () => {

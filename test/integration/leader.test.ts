@@ -8,11 +8,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeClient } from '../../controller/kube-client.ts';
-import { createLeaseStore, JITTER_FACTOR, LeaseStoreError, type LeaseRecord } from '../../controller/leader.ts';
+import { JITTER_FACTOR } from '../../controller/leader.ts';
+import { createLeaseStore, LeaseStoreError, type LeaseRecord } from '../../controller/lease-store.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LEADER_MODULE = pathToFileURL(fileURLToPath(new URL('../../controller/leader.ts', import.meta.url))).href;
+const LEASE_STORE_MODULE = pathToFileURL(fileURLToPath(new URL('../../controller/lease-store.ts', import.meta.url))).href;
 const KUBE_CLIENT_MODULE = pathToFileURL(fileURLToPath(new URL('../../controller/kube-client.ts', import.meta.url))).href;
 
 const FAST = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
@@ -36,7 +38,8 @@ beforeAll(async () => {
  */
 const CHILD_SCRIPT = `
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLeaseStore, runLeaderElection } from ${JSON.stringify(LEADER_MODULE)};
+import { runLeaderElection } from ${JSON.stringify(LEADER_MODULE)};
+import { createLeaseStore } from ${JSON.stringify(LEASE_STORE_MODULE)};
 import { createKubeClient } from ${JSON.stringify(KUBE_CLIENT_MODULE)};
 const config = JSON.parse(process.env.LEADER_TEST_CONFIG);
 const emit = (event, extra = {}) => process.stdout.write(JSON.stringify({ event, at: Date.now(), ...extra }) + '\\n');
