@@ -1,7 +1,12 @@
 /**
- * The CLI's only contact with files, stdin and stdout. Commands receive an `Io`, so tests can run
- * them in-process; `processIo()` is the real one. Output files are written atomically (temporary
- * file in the same directory, then rename) and only when the whole command succeeded.
+ * How commands reach the files the user names for input and output (-f, -w, --cert, --merge-into,
+ * --from-file, --recovery-private-key), stdin, stdout and stderr, the environment, the clock and
+ * randomness. Commands receive an `Io`, so tests can run them in-process; `processIo()` is the real
+ * one. Output files are written atomically (temporary file in the same directory, then rename) and
+ * only when the whole command succeeded.
+ *
+ * Not through here: kubeconfig files, read by cli/kubeconfig.ts (and, with the CA, certificate and
+ * token files they name, by client-node in cli/api.ts) by client-go's loading rules.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
