@@ -1,9 +1,10 @@
 /**
- * What kubeseal does with its options, in upstream's order of precedence: version, help (upstream's
- * flag parser answers --help before anything runs, so there `--help --version` prints the help),
- * then the flag checks, --recovery-unseal, --validate, --re-encrypt, then (with a certificate)
- * --fetch-cert, --merge-into, --raw, and sealing. cli/main.test.ts pins this order. Output is
- * collected and written only when everything succeeded.
+ * What kubeseal does with its options, in upstream's order of precedence, except that --version
+ * comes before --help (upstream's flag parser answers --help before anything runs, so there
+ * `--help --version` prints the help): version, help, the flag checks, --recovery-unseal,
+ * --validate, --re-encrypt, then (with a certificate) --fetch-cert, --merge-into, --raw, and
+ * sealing. cli/main.test.ts pins this order. Output is collected and written only when everything
+ * succeeded.
  */
 import { UsageError, UserError } from '../shared/errors.ts';
 import { parseSealingKey } from '../shared/keys.ts';
