@@ -9,12 +9,20 @@ import { readFileSync } from 'node:fs';
 import { EXIT_FAILURE, UserError } from '../shared/errors.ts';
 import { packageVersion } from '../shared/version.ts';
 import { processIo, type Io } from './io.ts';
-import { parseOptions } from './options.ts';
+import { parseOptions, SPECS } from './options.ts';
 import { run } from './run.ts';
 
-/** Runs one kubeseal command (argv without node and the script) and returns its exit code. */
+/**
+ * Runs one kubeseal command (argv without node and the script) and returns its exit code. The
+ * one subcommand, `completion <shell>`, prints a shell completion script (cli/completion.ts).
+ */
 export async function kubeseal(argv: readonly string[], io: Io, version: string): Promise<number> {
   try {
+    if (argv[0] === 'completion') {
+      const { completionScript, parseShell } = await import('./completion.ts');
+      io.writeStdout(completionScript(parseShell(argv.slice(1)), SPECS));
+      return 0;
+    }
     await run(parseOptions(argv, io.env), { io, version });
     return 0;
   } catch (error) {
