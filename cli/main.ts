@@ -12,6 +12,17 @@ import { processIo, type Io } from './io.ts';
 import { parseOptions } from './options.ts';
 import { run } from './run.ts';
 
+/**
+ * What a bug report can carry: the error's type and where in our code it was thrown. Never its
+ * message: an unexpected error from a parser or library may quote the input, which may be a secret.
+ */
+export function bugReport(error: unknown): string {
+  if (!(error instanceof Error)) return `a thrown ${typeof error}`;
+  const frame = (error.stack ?? '').split('\n').find((line) => /^\s+at /.test(line))?.trim().replace(/^at /, '');
+  // Paths are cut to the file name: a frame names code, but a home directory is nobody's business.
+  return frame ? `${error.name} at ${frame.replace(/(?:file:\/\/)?\/[^\s()]*\//g, '')}` : error.name;
+}
+
 /** Runs one kubeseal command (argv without node and the script) and returns its exit code. */
 export async function kubeseal(argv: readonly string[], io: Io, version: string): Promise<number> {
   try {
@@ -22,7 +33,7 @@ export async function kubeseal(argv: readonly string[], io: Io, version: string)
       io.warn(`error: ${error.message}`);
       return error.exitCode;
     }
-    io.warn(`error: internal error, this is a bug; please report it with the command you ran: ${error instanceof Error ? error.message : String(error)}`);
+    io.warn(`error: internal error, this is a bug; please report it with the command you ran (not its input): ${bugReport(error)}`);
     return EXIT_FAILURE;
   }
 }

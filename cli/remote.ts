@@ -23,12 +23,15 @@ import { formatManifest, parseDocuments, type OutputFormat } from '../shared/man
 import { NoClusterError, resolveConnection, type Connection, type KubeconfigData } from './kube-connection.ts';
 import type { CliOptions } from './options.ts';
 import { proxyHost } from '../shared/proxy.ts';
+import { MAX_RESPONSE_BYTES } from '../shared/input-limits.ts';
+import { remoteText } from '../shared/untrusted.ts';
+import { boundedCollector, TooLargeError } from './bounded-read.ts';
+import { guardRequest, networkDetail } from './net.ts';
 import { trustSystemCertificates } from './system-ca.ts';
 
 /** The ConfigMap the controller publishes its newest certificate in (controller --cert-configmap). */
 export const CERT_CONFIGMAP = 'sealed-secrets-cert';
 export const CERT_CONFIGMAP_KEY = 'cert.pem';
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /**
  * As client-go (hence upstream kubeseal) does: a 429 or 5xx answer with Retry-After is retried
  * after that many seconds, up to 10 times. The controller's rate limiter (/v1/verify: 2 per second
@@ -37,8 +40,8 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 const MAX_RETRIES = 10;
 const MAX_RETRY_WAIT_MS = 10_000;
 
-/** Text from the network, made fit for a one-line message. */
-const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
+/** Text from the network, made fit for a one-line message (shared/untrusted.ts). */
+const oneLine = (text: string): string => remoteText(text, 1000);
 
 /** What the remote modes need from the outside world. */
 export interface RemoteContext {
@@ -121,12 +124,6 @@ export interface Api {
   send(method: 'GET' | 'POST', path: string, options?: { accept?: string; body?: string }): Promise<ApiResponse>;
 }
 
-function tlsReason(code: string | undefined): string | undefined {
-  if (!code) return undefined;
-  if (/CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_TLS|EPROTO/.test(code)) return code;
-  return undefined;
-}
-
 /** One line for a request that never got an answer. */
 export function unreachable(server: string, error: unknown, timeoutMs: number, proxy?: string): ConnectionError {
   const code = (error as NodeJS.ErrnoException).code;
@@ -134,29 +131,34 @@ export function unreachable(server: string, error: unknown, timeoutMs: number, p
   if (name === 'TimeoutError' || name === 'AbortError' || code === 'ABORT_ERR') {
     return new ConnectionError(`the Kubernetes API server at ${server} did not answer within ${timeoutMs / 1000} s (--request-timeout); check that the cluster is up, or allow more time`);
   }
-  const tls = tlsReason(code);
-  if (tls) {
-    return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: its TLS certificate is not accepted (${tls}: ${oneLine(errorMessage(error))}); check the kubeconfig's certificate-authority, --certificate-authority or --tls-server-name`);
+  const { detail, kind } = networkDetail(error);
+  if (kind === 'timeout') {
+    return new ConnectionError(`the Kubernetes API server at ${server} did not answer: ${detail}; check that the cluster is up and that the kubeconfig's server is right`);
+  }
+  if (kind === 'untrusted') {
+    return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: ${detail}; check the kubeconfig's certificate-authority, --certificate-authority or --tls-server-name`);
+  }
+  if (kind === 'not-tls') {
+    return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: ${detail}; check the kubeconfig's server (http:// or https://, and the port)`);
   }
   if (proxy) {
-    return new ConnectionError(`cannot reach the Kubernetes API server at ${server} through the proxy ${proxyHost(proxy)}: ${oneLine(errorMessage(error))}; check the proxy (--proxy-url, the kubeconfig's proxy-url, HTTPS_PROXY/HTTP_PROXY, NO_PROXY) and that the cluster is running`);
+    return new ConnectionError(`cannot reach the Kubernetes API server at ${server} through the proxy ${proxyHost(proxy)}: ${detail}; check the proxy (--proxy-url, the kubeconfig's proxy-url, HTTPS_PROXY/HTTP_PROXY, NO_PROXY) and that the cluster is running`);
   }
-  return new ConnectionError(`cannot reach the Kubernetes API server at ${server}: ${oneLine(errorMessage(error))}; check that the cluster is running and that the kubeconfig's server is right`);
+  return new ConnectionError(`cannot reach the Kubernetes API server at ${server}: ${detail}; check that the cluster is running and that the kubeconfig's server is right`);
 }
 
-function readBody(response: IncomingMessage): Promise<Buffer> {
+function readBody(response: IncomingMessage, server: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const body = boundedCollector(MAX_RESPONSE_BYTES, `the answer of the Kubernetes API server at ${server}`);
     response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        response.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
-        return;
+      try {
+        body.add(chunk);
+      } catch (error) {
+        reject(error);
+        response.destroy();
       }
-      chunks.push(chunk);
     });
-    response.on('end', () => resolve(Buffer.concat(chunks)));
+    response.on('end', () => resolve(body.result()));
     response.on('error', reject);
   });
 }
@@ -207,11 +209,13 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
     try {
       response = await new Promise<IncomingMessage>((resolve, reject) => {
         const req = send(url, requestOptions, resolve);
+        guardRequest(req);
         req.on('error', reject);
         req.end(options.body);
       });
-      body = await readBody(response);
+      body = await readBody(response, server);
     } catch (error) {
+      if (error instanceof TooLargeError) throw error;
       throw unreachable(server, error, connection.timeoutMs, connection.cluster.proxyUrl);
     }
     const status = response.statusCode ?? 0;
@@ -411,7 +415,7 @@ export async function fetchCertificate(options: CliOptions, context: RemoteConte
 
 /** The SealedSecrets of the input, each with its name for messages. Throws on anything else. */
 function readSealedSecrets(input: Buffer): SealedSecret[] {
-  const docs = parseDocuments(input.toString('utf8'), 'input');
+  const docs = parseDocuments(input, 'input');
   if (docs.length === 0) throw new UserError('no SealedSecret found in the input; pass a SealedSecret manifest on stdin or with -f');
   return docs.map((doc, index) => readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input'));
 }
