@@ -21,8 +21,8 @@ function isFilename(location: string): boolean {
   return scheme === undefined || scheme.length === 1;
 }
 
-/** The certificate bytes named by --cert. */
-export async function readCertificate(location: string, io: Io): Promise<Buffer> {
+/** The certificate bytes named by --cert; `deadlineMs` bounds a URL's whole download (tests shorten it). */
+export async function readCertificate(location: string, io: Io, deadlineMs: number = NETWORK_TIMEOUTS.certificateUrlMs): Promise<Buffer> {
   if (isFilename(location)) return io.readFile(location, '--cert', MAX_CERTIFICATE_BYTES);
   const url = (() => {
     try {
@@ -41,9 +41,9 @@ export async function readCertificate(location: string, io: Io): Promise<Buffer>
   const failed = (detail: string, hint: string): UserError => new UserError(`cannot fetch "${location}"${via}: ${detail}; ${hint}`);
   // One deadline for the whole download (a certificate is a few KiB: a trickle is an error); the
   // fetch implementation bounds connect + TLS handshake to 10 s on its own (undici's connect timeout).
-  const deadline = AbortSignal.timeout(NETWORK_TIMEOUTS.certificateUrlMs);
+  const deadline = AbortSignal.timeout(deadlineMs);
   const init = { headers: { accept: 'application/x-pem-file, */*' }, signal: deadline };
-  const seconds = NETWORK_TIMEOUTS.certificateUrlMs / 1000;
+  const seconds = deadlineMs / 1000;
   const timedOut = (): UserError => failed(`the server did not send the certificate within ${seconds} s`, 'check the URL, or fetch the certificate into a file and pass that');
   let response: { status: number; statusText: string; body: AsyncIterable<Uint8Array> | null };
   try {
