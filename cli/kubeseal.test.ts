@@ -377,7 +377,7 @@ describe('bad input: one line, non-zero exit, no stack, no output file', () => {
     ['apiVersion given as a map', [], 'apiVersion: {v: Zx9pw}\nkind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {a: b}\n', /input is a Secret \(an apiVersion that is a map, not a string\), not a v1 Secret/],
     ['200k-deep JSON nesting', [], `{"kind":"Secret","metadata":{"managedFields":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`, /input is nested more than 100 levels deep \(line 1, column \d+\)/],
     ['200k-deep YAML nesting', [], `kind: Secret\nx: ${'['.repeat(200_000)}${']'.repeat(200_000)}\n`, /input is nested more than 100 levels deep/],
-    ['invalid UTF-8 in stringData', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData:\n  pw: "Zx9\xffpw"\n', /^error: input is not valid UTF-8 \(byte 66, line 4\); a manifest is UTF-8 text: put binary values base64-encoded under data$/],
+    ['invalid UTF-8 in stringData', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData:\n  pw: "Zx9\xffpw"\n', /^error: input is not valid UTF-8 \(byte 70, line 4\); a manifest is UTF-8 text: put binary values base64-encoded under data$/],
     ['the data key ".."', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {"..": x}\n', /Secret "b\/a": the key "\.\." cannot be "\.\.", so the API server would refuse it/],
     ['a data key starting with ".."', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {..data: x}\n', /the key "\.\.data" cannot start with '\.\.'/],
     ['a data key over 253 characters', [], `kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {${'k'.repeat(254)}: x}\n`, /a key of 254 characters is longer than 253 characters/],
