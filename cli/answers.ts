@@ -4,11 +4,15 @@
  * that is down, and the re-encrypted SealedSecret as upstream prints it. Pure: answers in, errors
  * or text out; the requests are cli/api.ts's, the modes that ask are cli/remote.ts's.
  */
-import { oneLine, UserError } from '../shared/errors.ts';
+import { UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap } from '../shared/kube.ts';
 import { formatManifest, type OutputFormat } from '../shared/manifest.ts';
+import { remoteText } from '../shared/untrusted.ts';
 import type { ApiResponse } from './api.ts';
 import { describeService, type ControllerService } from './controller-service.ts';
+
+/** Text from the network (a Status message, an error of the transport), made fit for one line of a message. */
+export const oneLine = (text: string): string => remoteText(text, 1000);
 
 /** The cluster modes, for what a failure means in each. */
 export type Mode = 'fetch' | 'validate' | 'reencrypt';

@@ -11,13 +11,16 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
-import { errorMessage, oneLine, UserError } from '../shared/errors.ts';
+import { errorMessage, UserError } from '../shared/errors.ts';
+import { MAX_RESPONSE_BYTES } from '../shared/input-limits.ts';
 import { proxyHost } from '../shared/proxy.ts';
+import { oneLine } from './answers.ts';
+import { boundedCollector, TooLargeError } from './bounded-read.ts';
 import type { Connection } from './kube-connection.ts';
 import type { KubeconfigData } from './kubeconfig.ts';
+import { guardRequest, networkDetail } from './net.ts';
 import { trustSystemCertificates } from './system-ca.ts';
 
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /**
  * As client-go (hence upstream kubeseal) does: a 429 or 5xx answer with Retry-After is retried
  * after that many seconds, up to 10 times. The controller's rate limiter (/v1/verify: 2 per second
@@ -58,12 +61,6 @@ export function parseKubeconfigFile(file: string): KubeconfigData {
   return { clusters: kc.getClusters(), users: kc.getUsers(), contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
 }
 
-function tlsReason(code: string | undefined): string | undefined {
-  if (!code) return undefined;
-  if (/CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_TLS|EPROTO/.test(code)) return code;
-  return undefined;
-}
-
 /** One line for a request that never got an answer. */
 export function unreachable(server: string, error: unknown, timeoutMs: number, proxy?: string): ConnectionError {
   const code = (error as NodeJS.ErrnoException).code;
@@ -71,29 +68,34 @@ export function unreachable(server: string, error: unknown, timeoutMs: number, p
   if (name === 'TimeoutError' || name === 'AbortError' || code === 'ABORT_ERR') {
     return new ConnectionError(`the Kubernetes API server at ${server} did not answer within ${timeoutMs / 1000} s (--request-timeout); check that the cluster is up, or allow more time`);
   }
-  const tls = tlsReason(code);
-  if (tls) {
-    return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: its TLS certificate is not accepted (${tls}: ${oneLine(errorMessage(error))}); check the kubeconfig's certificate-authority, --certificate-authority or --tls-server-name`);
+  const { detail, kind } = networkDetail(error);
+  if (kind === 'timeout') {
+    return new ConnectionError(`the Kubernetes API server at ${server} did not answer: ${detail}; check that the cluster is up and that the kubeconfig's server is right`);
+  }
+  if (kind === 'untrusted') {
+    return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: ${detail}; check the kubeconfig's certificate-authority, --certificate-authority or --tls-server-name`);
+  }
+  if (kind === 'not-tls') {
+    return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: ${detail}; check the kubeconfig's server (http:// or https://, and the port)`);
   }
   if (proxy) {
-    return new ConnectionError(`cannot reach the Kubernetes API server at ${server} through the proxy ${proxyHost(proxy)}: ${oneLine(errorMessage(error))}; check the proxy (--proxy-url, the kubeconfig's proxy-url, HTTPS_PROXY/HTTP_PROXY, NO_PROXY) and that the cluster is running`);
+    return new ConnectionError(`cannot reach the Kubernetes API server at ${server} through the proxy ${proxyHost(proxy)}: ${detail}; check the proxy (--proxy-url, the kubeconfig's proxy-url, HTTPS_PROXY/HTTP_PROXY, NO_PROXY) and that the cluster is running`);
   }
-  return new ConnectionError(`cannot reach the Kubernetes API server at ${server}: ${oneLine(errorMessage(error))}; check that the cluster is running and that the kubeconfig's server is right`);
+  return new ConnectionError(`cannot reach the Kubernetes API server at ${server}: ${detail}; check that the cluster is running and that the kubeconfig's server is right`);
 }
 
-function readBody(response: IncomingMessage): Promise<Buffer> {
+function readBody(response: IncomingMessage, server: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    const body = boundedCollector(MAX_RESPONSE_BYTES, `the answer of the Kubernetes API server at ${server}`);
     response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        response.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
-        return;
+      try {
+        body.add(chunk);
+      } catch (error) {
+        reject(error);
+        response.destroy();
       }
-      chunks.push(chunk);
     });
-    response.on('end', () => resolve(Buffer.concat(chunks)));
+    response.on('end', () => resolve(body.result()));
     response.on('error', reject);
   });
 }
@@ -144,11 +146,13 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
     try {
       response = await new Promise<IncomingMessage>((resolve, reject) => {
         const req = send(url, requestOptions, resolve);
+        guardRequest(req);
         req.on('error', reject);
         req.end(options.body);
       });
-      body = await readBody(response);
+      body = await readBody(response, server);
     } catch (error) {
+      if (error instanceof TooLargeError) throw error;
       throw unreachable(server, error, connection.timeoutMs, connection.cluster.proxyUrl);
     }
     const status = response.statusCode ?? 0;

@@ -105,7 +105,7 @@ export async function fetchCertificate(options: CliOptions, context: RemoteConte
 
 /** The SealedSecrets of the input, each with its name for messages. Throws on anything else. */
 function readSealedSecrets(input: Buffer): SealedSecret[] {
-  const docs = parseDocuments(input.toString('utf8'), 'input');
+  const docs = parseDocuments(input, 'input');
   if (docs.length === 0) throw new UserError('no SealedSecret found in the input; pass a SealedSecret manifest on stdin or with -f');
   return docs.map((doc, index) => readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input'));
 }

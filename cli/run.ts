@@ -100,7 +100,7 @@ export async function run(options: CliOptions, context: RunContext): Promise<voi
     namespace: () => resolveNamespace({ ...options.kube, kubeconfig: options.kubeconfig, env: io.env }),
   };
   if (options.mergeInto) {
-    const existing = io.readFile(options.mergeInto, '--merge-into').toString('utf8');
+    const existing = io.readFile(options.mergeInto, '--merge-into');
     const merged = mergeInto(await readInput(), existing, { ...request, formatExplicit: options.formatExplicit }, options.mergeInto);
     io.writeFileAtomic(options.mergeInto, merged);
     return;

@@ -49,8 +49,3 @@ export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
-
-/** Text from elsewhere (the network, a library), folded onto one line for a message. */
-export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}
