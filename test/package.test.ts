@@ -4,7 +4,8 @@
  *   (the package carries its dependencies), and both executables run;
  * - the krew manifest (deploy/krew/seal.yaml): its platforms, files and bin match the tarball, and
  *   where krew is built (~/.cache/sealed-secrets-ts/bin/krew-*), `krew install --archive` of the
- *   tarball gives a working `kubectl-seal`.
+ *   tarball gives a working `kubectl-seal`. Build it once (only v0.4.3 is on the Go module proxy):
+ *     GOBIN=~/.cache/sealed-secrets-ts/bin/krew-v0.4.3 go install sigs.k8s.io/krew/cmd/krew@v0.4.3
  * Runs as its own vitest project ("package"): packing and installing take a minute or two.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
