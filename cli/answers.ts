@@ -46,7 +46,8 @@ export function answer(response: ApiResponse): string {
   const status = apiStatus(response);
   const text = status?.message || response.body.toString('utf8').split('\n').find((line) => line.trim() !== '')?.trim() || '';
   const head = `${response.status}${response.statusText ? ` ${oneLine(response.statusText)}` : ''}`;
-  return text ? `${head}: ${text.slice(0, 300)}` : head;
+  const shown = remoteText(text, 300);
+  return shown ? `${head}: ${shown}` : head;
 }
 
 /** Why GET services/<name> did not give a port name. */

@@ -98,7 +98,14 @@ export function parseSealingKey(pem: string, now: Date, source: string): Sealing
       `failed to encrypt using an expired certificate on ${longDate(notAfter)}; fetch the current certificate with kubeseal --fetch-cert`,
     );
   }
-  return { key: requireRsa(cert.publicKey, source), notAfter };
+  let certificateKey: KeyObject;
+  try {
+    certificateKey = cert.publicKey;
+  } catch {
+    // OpenSSL parses some certificates whose key it cannot decode.
+    throw new UserError(`${source}: the certificate's public key cannot be read (corrupt certificate); fetch it again with kubeseal --fetch-cert`);
+  }
+  return { key: requireRsa(certificateKey, source), notAfter };
 }
 
 /** Read one RSA private key PEM (PKCS#1 or PKCS#8). */

@@ -9,7 +9,7 @@
  * then a newline; YAML with every map's keys in go-yaml's order, lists not indented under their
  * key, no line folding, and "---\n" first.
  */
-import { Composer, isAlias, isCollection, isPair, isScalar, Parser, stringify, type Document, type Pair } from 'yaml';
+import { Composer, isAlias, isCollection, isPair, isScalar, Parser, stringify, visit, type Document, type Pair } from 'yaml';
 import { UserError } from './errors.ts';
 import { MAX_DOCUMENTS, MAX_NESTING_DEPTH, MAX_YAML_ALIASES } from './input-limits.ts';
 import { invalidUtf8Offset, jsonProblem, position, yamlProblem } from './untrusted.ts';
@@ -83,9 +83,37 @@ export function decodeManifest(bytes: Uint8Array, what: string): string {
   }
 }
 
+/**
+ * The yaml library's lexer keeps a frame per open bracket: millions of "[" cost gigabytes before
+ * its own stack guard trips. This scan runs first and refuses flow nesting far past anything real
+ * (quoted strings and comments skipped; a stray bracket inside a plain value may count, hence the
+ * generous bound). The exact limit, MAX_NESTING_DEPTH, is checked on the parsed document.
+ */
+const MAX_FLOW_SCAN_DEPTH = 10_000;
+
+function checkFlowDepth(text: string, what: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x27 /* ' */ && (i === 0 || /[\s[{,:]/.test(text[i - 1] as string))) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x27; i++);
+    } else if (c === 0x23 /* # */ && (i === 0 || /\s/.test(text[i - 1] as string))) {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_FLOW_SCAN_DEPTH) throw tooDeep(what, position(text, i));
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) {
+      depth--;
+    }
+  }
+}
+
 /** Deepest nesting of a parsed YAML document, walked without recursion; throws past the limit. */
 function checkYamlDepth(doc: Document.Parsed, text: string, what: string): void {
   const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 1 }];
+  let aliases = false;
   while (stack.length > 0) {
     const { node, depth } = stack.pop() as { node: unknown; depth: number };
     if (isPair(node)) {
@@ -93,16 +121,30 @@ function checkYamlDepth(doc: Document.Parsed, text: string, what: string): void 
     } else if (isCollection(node)) {
       if (depth > MAX_NESTING_DEPTH) throw tooDeep(what, position(text, node.range?.[0] ?? 0));
       for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
-    } else if (isAlias(node) && node.resolve(doc) === undefined) {
-      throw new UserError(`${what} is not valid YAML (${position(text, node.range?.[0] ?? 0)}): an alias refers to an anchor that is not defined before it; define the anchor (&name) first or write the value out`);
+    } else if (isAlias(node)) {
+      aliases = true;
     }
   }
+  if (!aliases) return;
+  // Anchors must come before their aliases: one walk in document order (recursive, but the depth
+  // is bounded above), instead of resolving each alias by searching the document.
+  const anchors = new Set<string>();
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) {
+      if (!anchors.has(node.source)) {
+        throw new UserError(`${what} is not valid YAML (${position(text, node.range?.[0] ?? 0)}): an alias refers to an anchor that is not defined before it; define the anchor (&name) first or write the value out`);
+      }
+    } else if ((isCollection(node) || isScalar(node)) && node.anchor) {
+      anchors.add(node.anchor);
+    }
+  });
 }
 
 function parseYaml(text: string, what: string): unknown[] {
   const values: unknown[] = [];
   let count = 0;
   const composer = new Composer({ prettyErrors: false, uniqueKeys: false });
+  checkFlowDepth(text, what);
   try {
     for (const doc of composer.compose(new Parser().parse(text))) {
       if (++count > MAX_DOCUMENTS) throw tooManyDocuments(what);
