@@ -123,6 +123,18 @@ function inCluster(request: ConnectionRequest): KubeconfigData | undefined {
   return { clusters: [cluster], users: [user], contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster' }], currentContext: 'in-cluster' };
 }
 
+/**
+ * Why a kubeconfig did not load, without the loader's message: js-yaml quotes the offending lines,
+ * and a kubeconfig holds tokens and keys.
+ */
+function kubeconfigProblem(error: unknown): string {
+  const mark = (error as { mark?: { line?: number; column?: number } }).mark;
+  if ((error as Error).name === 'YAMLException') {
+    return mark?.line !== undefined ? `it is not valid YAML (line ${mark.line + 1}, column ${(mark.column ?? 0) + 1})` : 'it is not valid YAML';
+  }
+  return 'its content is not a kubeconfig (clusters, users, contexts)';
+}
+
 function loadFiles(request: ConnectionRequest): { data: KubeconfigData; source: string } | undefined {
   if (request.kubeconfig && !existsSync(request.kubeconfig)) {
     throw new UserError(`cannot read --kubeconfig "${request.kubeconfig}": no such file; check the path`);
@@ -133,8 +145,7 @@ function loadFiles(request: ConnectionRequest): { data: KubeconfigData; source: 
     try {
       return request.parse(file);
     } catch (error) {
-      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-      throw new UserError(`kubeconfig "${file}" is not valid: ${reason}; fix it or pass another with --kubeconfig`);
+      throw new UserError(`kubeconfig "${file}" is not valid: ${kubeconfigProblem(error)}; fix it or pass another with --kubeconfig`);
     }
   });
   return { data: mergeKubeconfigs(parts), source: `kubeconfig ${files.join(', ')}` };

@@ -61,6 +61,16 @@ describe('a private key where a manifest belongs is never printed', () => {
   });
 });
 
+describe('a kubeconfig that does not parse', () => {
+  it('is named with a position, without the lines js-yaml would quote (they hold tokens)', async () => {
+    const kubeconfig = join(dir, 'broken-kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nusers:\n- name: u\n  user:\n    token: tok3n-Zx9pw-secret\n  bad: [unclosed\nclusters: []\n');
+    const result = await runKubeseal(['--fetch-cert', '--kubeconfig', kubeconfig]);
+    expectOneLine(result, /^error: kubeconfig ".*broken-kubeconfig" is not valid: it is not valid YAML \(line \d+, column \d+\); fix it or pass another with --kubeconfig$/);
+    expect(result.stderr).not.toContain('tok3n');
+  });
+});
+
 describe('network steps are bounded even with --request-timeout 0', () => {
   const sockets = new Set<Socket>();
   // Accepts TCP and then says nothing: a TLS client waits for the server's hello forever.
