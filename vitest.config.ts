@@ -16,6 +16,16 @@ export default defineConfig({
       },
       {
         test: {
+          // The npm package, packed and installed (npm pack, npm install -g, krew): minutes, not seconds.
+          name: 'package',
+          include: ['test/package.test.ts'],
+          globalSetup: ['test/build-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/harness/global-setup.ts'],

@@ -1,18 +1,25 @@
 /**
- * The CLI's only contact with files, stdin and stdout. Commands receive an `Io`, so tests can run
- * them in-process; `processIo()` is the real one. Output files are written atomically (temporary
- * file in the same directory, then rename) and only when the whole command succeeded.
+ * How commands reach the files the user names for input and output (-f, -w, --cert, --merge-into,
+ * --from-file, --recovery-private-key), stdin, stdout and stderr, the environment, the clock and
+ * randomness. Commands receive an `Io`, so tests can run them in-process; `processIo()` is the real
+ * one. Output files are written atomically (temporary file in the same directory, then rename) and
+ * only when the whole command succeeded.
+ *
+ * Not through here: kubeconfig files, read by cli/kubeconfig.ts (and, with the CA, certificate and
+ * token files they name, by client-node in cli/api.ts) by client-go's loading rules.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage, UserError } from '../shared/errors.ts';
+import { MAX_INPUT_BYTES } from '../shared/input-limits.ts';
+import { readFileBounded, readStreamBounded, TooLargeError } from './bounded-read.ts';
 
 export interface Io {
-  /** All of stdin, as bytes. */
+  /** All of stdin, as bytes, at most MAX_INPUT_BYTES. */
   readStdin(): Promise<Buffer>;
-  /** A file's bytes; `what` names the flag it came from, for the error message. */
-  readFile(path: string, what: string): Buffer;
+  /** A file's bytes, at most `limit` (MAX_INPUT_BYTES); `what` names the flag it came from, for the error message. */
+  readFile(path: string, what: string, limit?: number): Buffer;
   /** Replace `path` atomically with `content` (mode 0600 when `secret`). */
   writeFileAtomic(path: string, content: string | Buffer, options?: { secret?: boolean }): void;
   writeStdout(content: string | Buffer): void;
@@ -32,10 +39,11 @@ function reason(error: unknown): string {
   return errorMessage(error).split('\n')[0] ?? 'unreadable';
 }
 
-export function readFileOrFail(path: string, what: string): Buffer {
+export function readFileOrFail(path: string, what: string, limit = MAX_INPUT_BYTES): Buffer {
   try {
-    return readFileSync(path);
+    return readFileBounded(path, limit, `${what} "${path}"`);
   } catch (error) {
+    if (error instanceof TooLargeError) throw error;
     throw new UserError(`cannot read ${what} "${path}": ${reason(error)}; check the path`);
   }
 }
@@ -64,13 +72,12 @@ export function writeFileAtomic(path: string, content: string | Buffer, options:
 export function processIo(): Io {
   return {
     readStdin: async () => {
-      const chunks: Buffer[] = [];
       try {
-        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        return await readStreamBounded(process.stdin, MAX_INPUT_BYTES, 'the input on stdin');
       } catch (error) {
+        if (error instanceof TooLargeError) throw error;
         throw new UserError(`cannot read stdin: ${reason(error)}`);
       }
-      return Buffer.concat(chunks);
     },
     readFile: readFileOrFail,
     writeFileAtomic,

@@ -3,7 +3,7 @@
  *
  * - kubeconfig files: --kubeconfig alone (it must exist), else every existing file of $KUBECONFIG,
  *   else ~/.kube/config; merged so that the first file to define a cluster, user or context (or
- *   current-context) wins;
+ *   current-context) wins (cli/kubeconfig.ts, the one merge offline sealing uses too);
  * - no file at all: the in-cluster service account (KUBERNETES_SERVICE_HOST/PORT and its token),
  *   unless --server says where to go;
  * - the kubectl flags on top: --context, --cluster and --user pick entries; --server,
@@ -13,24 +13,17 @@
  *   --controller-namespace;
  * - no proxy-url anywhere: HTTPS_PROXY, HTTP_PROXY and NO_PROXY (shared/proxy.ts).
  *
- * Types only from @kubernetes/client-node: cli/remote.ts loads the library and parses the files.
+ * Types only from @kubernetes/client-node: cli/api.ts loads the library and parses the files.
  */
-import type { Cluster, Context, User } from '@kubernetes/client-node';
-import { existsSync, statSync } from 'node:fs';
+import type { Cluster, User } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { UsageError, UserError } from '../shared/errors.ts';
 import { parseDuration } from '../shared/flags.ts';
-import { kubeconfigFiles } from './kubeconfig.ts';
+import { kubeconfigFiles } from '../shared/kubeconfig-auth.ts';
+import { loadKubeconfig, selectContext, type KubeconfigData } from './kubeconfig.ts';
 import { proxyFor } from '../shared/proxy.ts';
 import type { KubeFlags } from './options.ts';
-
-/** Clusters, users and contexts of one or more kubeconfig files. */
-export interface KubeconfigData {
-  readonly clusters: readonly Cluster[];
-  readonly users: readonly User[];
-  readonly contexts: readonly Context[];
-  readonly currentContext?: string;
-}
 
 /** Where to connect and with which credentials; `headers` are sent with every request. */
 export interface Connection {
@@ -72,30 +65,6 @@ export function normalizeServer(server: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
 }
 
-/** Merge kubeconfig files: the first file to name a cluster, user or context keeps it (client-go). */
-export function mergeKubeconfigs(parts: readonly KubeconfigData[]): KubeconfigData {
-  const firstByName = <T extends { name: string }>(lists: readonly (readonly T[])[]): T[] => {
-    const seen = new Map<string, T>();
-    for (const list of lists) for (const item of list) if (!seen.has(item.name)) seen.set(item.name, item);
-    return [...seen.values()];
-  };
-  const currentContext = parts.map((p) => p.currentContext).find((c) => c !== undefined && c !== '');
-  return {
-    clusters: firstByName(parts.map((p) => p.clusters)),
-    users: firstByName(parts.map((p) => p.users)),
-    contexts: firstByName(parts.map((p) => p.contexts)),
-    ...(currentContext ? { currentContext } : {}),
-  };
-}
-
-function nonEmptyFile(path: string): boolean {
-  try {
-    return statSync(path).size > 0;
-  } catch {
-    return false;
-  }
-}
-
 /** Where kubeconfig files were looked for, for the "nothing configured" message. */
 function searched(request: ConnectionRequest): string {
   if (request.kubeconfig) return `--kubeconfig "${request.kubeconfig}" is empty`;
@@ -123,23 +92,6 @@ function inCluster(request: ConnectionRequest): KubeconfigData | undefined {
   return { clusters: [cluster], users: [user], contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster' }], currentContext: 'in-cluster' };
 }
 
-function loadFiles(request: ConnectionRequest): { data: KubeconfigData; source: string } | undefined {
-  if (request.kubeconfig && !existsSync(request.kubeconfig)) {
-    throw new UserError(`cannot read --kubeconfig "${request.kubeconfig}": no such file; check the path`);
-  }
-  const files = kubeconfigFiles(request.kubeconfig, request.env).filter(nonEmptyFile);
-  if (files.length === 0) return undefined;
-  const parts = files.map((file) => {
-    try {
-      return request.parse(file);
-    } catch (error) {
-      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-      throw new UserError(`kubeconfig "${file}" is not valid: ${reason}; fix it or pass another with --kubeconfig`);
-    }
-  });
-  return { data: mergeKubeconfigs(parts), source: `kubeconfig ${files.join(', ')}` };
-}
-
 /**
  * The connection the kubectl flags and kubeconfig rules select. Throws NoClusterError when
  * nothing is configured, UsageError for contradictory flags, UserError for names that do not exist.
@@ -150,7 +102,7 @@ export function resolveConnection(request: ConnectionRequest): Connection {
     throw new UsageError('--as-group and --as-uid impersonate only together with --as <user>');
   }
   const timeoutMs = parseRequestTimeout(flags.requestTimeout);
-  const loaded = loadFiles(request);
+  const loaded = loadKubeconfig(request);
   let data: KubeconfigData;
   let source: string;
   if (loaded) {
@@ -165,11 +117,7 @@ export function resolveConnection(request: ConnectionRequest): Connection {
     source = 'in-cluster service account';
   }
 
-  const contextName = flags.context ?? data.currentContext;
-  const context = contextName === undefined ? undefined : data.contexts.find((c) => c.name === contextName);
-  if (flags.context && !context) {
-    throw new UserError(`context "${flags.context}" not found in ${source}; check --context (kubectl config get-contexts lists them)`);
-  }
+  const { name: contextName, context } = selectContext(data, flags.context, source);
   const clusterName = flags.cluster ?? context?.cluster;
   const userName = flags.user ?? context?.user;
   const foundCluster = clusterName === undefined ? undefined : data.clusters.find((c) => c.name === clusterName);

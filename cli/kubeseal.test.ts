@@ -361,9 +361,27 @@ describe('--recovery-unseal', () => {
 describe('bad input: one line, non-zero exit, no stack, no output file', () => {
   const expired = fixturePath('expired-cert.pem');
   const cases: [string, string[], string, RegExp][] = [
-    ['input that is not YAML or JSON', [], 'metadata: [unclosed\n', /input is not valid YAML or JSON \(line \d+\): .*; fix the manifest/],
-    ['a document that is not a Secret', [], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n', /input is a ConfigMap \(v1\), not a v1 Secret/],
-    ['a YAML list', [], '- a\n- b\n', /input is not a Kubernetes object \(got a list\)/],
+    ['input that is not YAML or JSON', [], 'metadata: [unclosed\n', /input is not valid YAML or JSON \(line \d+, column \d+\): .*; fix the manifest/],
+    ['a document that is not a Secret', [], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n', /input is a ConfigMap \(apiVersion v1\), not a v1 Secret/],
+    ['a YAML list', [], '- a\n- b\n', /input is not a Kubernetes object \(it is a list\)/],
+    // Found by the adversarial review (issue 8); the secret in each must not be echoed.
+    ['a bare string', [], 's3cr3t', /^error: input is not a Kubernetes object \(it is a string\); pass a Secret manifest$/],
+    ['a private key PEM', [], readFixture('sealing-key.pem'), /input is not a Kubernetes object \(it is a string\)/],
+    ['a JSON syntax error', [], '{"pw": Zx9pw}', /^error: input document 1 is not valid JSON: unexpected text \(is a value missing quotes\?\); fix the manifest$/],
+    ['a JSON syntax error with a position', [], '{"pw": "Zx9\\qpw"}', /input document 1 is not valid JSON \(line 1, column \d+\): a string has an invalid escape sequence/],
+    ['binary input', [], '\x1f\x8b\x08\x00s3cr3t\xff\x00'.repeat(50), /^error: input is not valid UTF-8 \(byte 2, line 1\); a manifest is UTF-8 text/],
+    ['a YAML error', [], 'kind: Secret\nstringData:\n  pw: a: Zx9pw\n', /input is not valid YAML or JSON \(line 3, column \d+\): a nested map is on the same line as its key/],
+    ['a value that is a map', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData:\n  pw: {v: Zx9pw}\n', /stringData\["pw"\] must be a string but is a map; quote the value/],
+    ['an undefined YAML alias', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData:\n  pw: *Zx9pw\n', /\(line 4, column 7\): an alias refers to an anchor that is not defined before it/],
+    ['a YAML alias bomb', [], `a: &a [Zx9pw,Zx9pw,Zx9pw,Zx9pw,Zx9pw,Zx9pw,Zx9pw,Zx9pw,Zx9pw]\nb: &b [${'*a,'.repeat(9)}]\nc: &c [${'*b,'.repeat(9)}]\nd: [${'*c,'.repeat(9)}]\n`, /input uses YAML aliases that expand too much .*; write the values out instead of using aliases$/],
+    ['apiVersion given as a map', [], 'apiVersion: {v: Zx9pw}\nkind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {a: b}\n', /input is a Secret \(an apiVersion that is a map, not a string\), not a v1 Secret/],
+    ['200k-deep JSON nesting', [], `{"kind":"Secret","metadata":{"managedFields":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`, /input is nested more than 100 levels deep \(line 1, column \d+\)/],
+    ['200k-deep YAML nesting', [], `kind: Secret\nx: ${'['.repeat(200_000)}${']'.repeat(200_000)}\n`, /input is nested more than 100 levels deep/],
+    ['invalid UTF-8 in stringData', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData:\n  pw: "Zx9\xffpw"\n', /^error: input is not valid UTF-8 \(byte 70, line 4\); a manifest is UTF-8 text: put binary values base64-encoded under data$/],
+    ['the data key ".."', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {"..": x}\n', /Secret "b\/a": the key "\.\." cannot be "\.\.", so the API server would refuse it/],
+    ['a data key starting with ".."', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {..data: x}\n', /the key "\.\.data" cannot start with '\.\.'/],
+    ['a data key over 253 characters', [], `kind: Secret\nmetadata: {name: a, namespace: b}\nstringData: {${'k'.repeat(254)}: x}\n`, /a key of 254 characters is longer than 253 characters/],
+    ['an input file over 16 MiB', ['-f', '/dev/zero'], '', /--secret-file "\/dev\/zero" is larger than 16 MiB, the most kubeseal reads/],
     ['a missing name', [], 'kind: Secret\nmetadata: {namespace: demo}\nstringData: {a: b}\n', /missing metadata.name in input Secret; set metadata.name or pass --name/],
     ['a missing namespace', [], secretYaml('db', null), /secret must declare a namespace: set metadata.namespace, pass --namespace/],
     ['invalid base64 in data', [], 'kind: Secret\nmetadata: {name: a, namespace: b}\ndata: {k: "not base64"}\n', /data\["k"\] is not valid base64/],
@@ -378,8 +396,9 @@ describe('bad input: one line, non-zero exit, no stack, no output file', () => {
   ];
   it.each(cases)('%s', async (_, args, stdin, message) => {
     const out = file(`out-${Math.random().toString(36).slice(2)}.json`);
-    const result = await runKubeseal(['--cert', CERT, ...args, '-w', out], { stdin });
+    const result = await runKubeseal(['--cert', CERT, ...args, '-w', out], { stdin: Buffer.from(stdin, 'latin1') });
     expectCleanError(result, message);
+    expect(result.stderr).not.toMatch(/s3cr3t|Zx9pw|MII|PRIVATE KEY/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

@@ -9,12 +9,31 @@ import { readFileSync } from 'node:fs';
 import { EXIT_FAILURE, UserError } from '../shared/errors.ts';
 import { packageVersion } from '../shared/version.ts';
 import { processIo, type Io } from './io.ts';
-import { parseOptions } from './options.ts';
+import { parseOptions, SPECS } from './options.ts';
 import { run } from './run.ts';
 
-/** Runs one kubeseal command (argv without node and the script) and returns its exit code. */
+/**
+ * What a bug report can carry: the error's type and where in our code it was thrown. Never its
+ * message: an unexpected error from a parser or library may quote the input, which may be a secret.
+ */
+export function bugReport(error: unknown): string {
+  if (!(error instanceof Error)) return `a thrown ${typeof error}`;
+  const frame = (error.stack ?? '').split('\n').find((line) => /^\s+at /.test(line))?.trim().replace(/^at /, '');
+  // Paths are cut to the file name: a frame names code, but a home directory is nobody's business.
+  return frame ? `${error.name} at ${frame.replace(/(?:file:\/\/)?\/[^\s()]*\//g, '')}` : error.name;
+}
+
+/**
+ * Runs one kubeseal command (argv without node and the script) and returns its exit code. The
+ * one subcommand, `completion <shell>`, prints a shell completion script (cli/completion.ts).
+ */
 export async function kubeseal(argv: readonly string[], io: Io, version: string): Promise<number> {
   try {
+    if (argv[0] === 'completion') {
+      const { completionScript, parseShell } = await import('./completion.ts');
+      io.writeStdout(completionScript(parseShell(argv.slice(1)), SPECS));
+      return 0;
+    }
     await run(parseOptions(argv, io.env), { io, version });
     return 0;
   } catch (error) {
@@ -22,7 +41,7 @@ export async function kubeseal(argv: readonly string[], io: Io, version: string)
       io.warn(`error: ${error.message}`);
       return error.exitCode;
     }
-    io.warn(`error: internal error, this is a bug; please report it with the command you ran: ${error instanceof Error ? error.message : String(error)}`);
+    io.warn(`error: internal error, this is a bug; please report it with the command you ran (not its input): ${bugReport(error)}`);
     return EXIT_FAILURE;
   }
 }

@@ -4,6 +4,7 @@
  * wins over the environment. klog's flags are accepted and ignored, as they only tune Go logging.
  */
 import { buildProgram, parseFlags, type FlagSpec } from '../shared/flags.ts';
+import { SCOPES } from '../shared/scope.ts';
 
 export const ENV_PREFIX = 'SEALED_SECRETS_';
 
@@ -58,26 +59,29 @@ export interface KubeFlags {
   disableCompression: boolean;
 }
 
+/** -o/--format's values (shared/manifest.ts parses them). */
+const FORMATS = ['json', 'yaml'] as const;
+
 const KUBESEAL_FLAGS: FlagSpec[] = [
-  { flags: '--cert <file|url>', kind: 'string', help: 'Certificate / public key file/URL to use for encryption. Overrides --controller-*' },
-  { flags: '--controller-namespace <namespace>', kind: 'string', default: 'kube-system', help: 'Namespace of sealed-secrets controller.' },
+  { flags: '--cert <file|url>', kind: 'string', help: 'Certificate / public key file/URL to use for encryption. Overrides --controller-*', complete: 'file' },
+  { flags: '--controller-namespace <namespace>', kind: 'string', default: 'kube-system', help: 'Namespace of sealed-secrets controller.', complete: 'namespace' },
   { flags: '--controller-name <name>', kind: 'string', default: 'sealed-secrets-controller', help: 'Name of sealed-secrets controller.' },
-  { flags: '-o, --format <format>', kind: 'string', default: 'json', help: 'Output format for sealed secret. Either json or yaml' },
-  { flags: '-w, --sealed-secret-file <file>', kind: 'string', help: 'Sealed-secret (output) file, written only when the command succeeds' },
-  { flags: '-f, --secret-file <file>', kind: 'string', help: 'Secret (input) file (default: stdin)' },
+  { flags: '-o, --format <format>', kind: 'string', default: 'json', help: 'Output format for sealed secret. Either json or yaml', complete: FORMATS },
+  { flags: '-w, --sealed-secret-file <file>', kind: 'string', help: 'Sealed-secret (output) file, written only when the command succeeds', complete: 'file' },
+  { flags: '-f, --secret-file <file>', kind: 'string', help: 'Secret (input) file (default: stdin)', complete: 'file' },
   { flags: '--fetch-cert', kind: 'bool', help: 'Write certificate to stdout. Useful for later use with --cert' },
   { flags: '--allow-empty-data', kind: 'bool', help: 'Allow empty data in the secret object' },
   { flags: '--validate', kind: 'bool', help: 'Validate that the sealed secret can be decrypted' },
-  { flags: '--merge-into <file>', kind: 'string', help: 'Merge items from secret into an existing sealed secret file, updating the file in-place instead of writing to stdout.' },
+  { flags: '--merge-into <file>', kind: 'string', help: 'Merge items from secret into an existing sealed secret file, updating the file in-place instead of writing to stdout.', complete: 'file' },
   { flags: '--raw', kind: 'bool', help: 'Encrypt a raw value passed via the --from-* flags instead of the whole secret object' },
   { flags: '--name <name>', kind: 'string', help: 'Name of the sealed secret (required with --raw and default (strict) scope)' },
-  { flags: '--from-file <[key=]path>', kind: 'list', help: '(only with --raw) Secret items can be sourced from files. Pro-tip: you can use /dev/stdin to read pipe input. This flag tries to follow the same syntax as in kubectl' },
-  { flags: '--kubeconfig <file>', kind: 'string', help: 'Path to a kube config. Only required if out-of-cluster' },
-  { flags: '--scope <scope>', kind: 'string', default: 'strict', help: "Set the scope of the sealed secret: strict, namespace-wide, cluster-wide (defaults to strict). Mandatory for --raw, otherwise the 'sealedsecrets.bitnami.com/cluster-wide' and 'sealedsecrets.bitnami.com/namespace-wide' annotations on the input secret can be used to select the scope." },
+  { flags: '--from-file <[key=]path>', kind: 'list', help: '(only with --raw) Secret items can be sourced from files. Pro-tip: you can use /dev/stdin to read pipe input. This flag tries to follow the same syntax as in kubectl', complete: 'file' },
+  { flags: '--kubeconfig <file>', kind: 'string', help: 'Path to a kube config. Only required if out-of-cluster', complete: 'file' },
+  { flags: '--scope <scope>', kind: 'string', default: 'strict', help: "Set the scope of the sealed secret: strict, namespace-wide, cluster-wide (defaults to strict). Mandatory for --raw, otherwise the 'sealedsecrets.bitnami.com/cluster-wide' and 'sealedsecrets.bitnami.com/namespace-wide' annotations on the input secret can be used to select the scope.", complete: SCOPES },
   { flags: '--re-encrypt', kind: 'bool', help: 'Re-encrypt the given sealed secret to use the latest cluster key.' },
   { flags: '--rotate', kind: 'bool', hidden: true, help: 'Deprecated: use --re-encrypt' },
   { flags: '--recovery-unseal', kind: 'bool', help: 'Decrypt a sealed secrets file obtained from stdin, using the private key passed with --recovery-private-key. Intended to be used in disaster recovery mode.' },
-  { flags: '--recovery-private-key <file>', kind: 'list', help: 'Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted.' },
+  { flags: '--recovery-private-key <file>', kind: 'list', help: 'Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted.', complete: 'file' },
   { flags: '--version', kind: 'bool', help: 'Print version information and exit' },
   { flags: '--help', kind: 'bool', help: 'Print this help message' },
 ];
@@ -86,20 +90,20 @@ const KUBECTL_FLAGS: FlagSpec[] = [
   { flags: '--as <user>', kind: 'string', help: 'Username to impersonate for the operation' },
   { flags: '--as-uid <uid>', kind: 'string', help: 'UID to impersonate for the operation' },
   { flags: '--as-group <group>', kind: 'array', help: 'Group to impersonate for the operation, this flag can be repeated to specify multiple groups.' },
-  { flags: '--certificate-authority <file>', kind: 'string', help: 'Path to a cert file for the certificate authority' },
-  { flags: '--client-certificate <file>', kind: 'string', help: 'Path to a client certificate file for TLS' },
-  { flags: '--client-key <file>', kind: 'string', help: 'Path to a client key file for TLS' },
-  { flags: '--cluster <name>', kind: 'string', help: 'The name of the kubeconfig cluster to use' },
-  { flags: '--context <name>', kind: 'string', help: 'The name of the kubeconfig context to use' },
+  { flags: '--certificate-authority <file>', kind: 'string', help: 'Path to a cert file for the certificate authority', complete: 'file' },
+  { flags: '--client-certificate <file>', kind: 'string', help: 'Path to a client certificate file for TLS', complete: 'file' },
+  { flags: '--client-key <file>', kind: 'string', help: 'Path to a client key file for TLS', complete: 'file' },
+  { flags: '--cluster <name>', kind: 'string', help: 'The name of the kubeconfig cluster to use', complete: 'cluster' },
+  { flags: '--context <name>', kind: 'string', help: 'The name of the kubeconfig context to use', complete: 'context' },
   { flags: '--insecure-skip-tls-verify', kind: 'bool', help: "If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure" },
-  { flags: '-n, --namespace <namespace>', kind: 'string', help: 'If present, the namespace scope for this CLI request' },
+  { flags: '-n, --namespace <namespace>', kind: 'string', help: 'If present, the namespace scope for this CLI request', complete: 'namespace' },
   { flags: '--password <password>', kind: 'string', help: 'Password for basic authentication to the API server' },
   { flags: '--proxy-url <url>', kind: 'string', help: 'If provided, this URL will be used to connect via proxy' },
   { flags: '--request-timeout <duration>', kind: 'string', default: '0', help: "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests." },
   { flags: '-s, --server <url>', kind: 'string', help: 'The address and port of the Kubernetes API server' },
   { flags: '--tls-server-name <name>', kind: 'string', help: 'If provided, this name will be used to validate server certificate. If this is not provided, hostname used to contact the server is used.' },
   { flags: '--token <token>', kind: 'string', help: 'Bearer token for authentication to the API server' },
-  { flags: '--user <name>', kind: 'string', help: 'The name of the kubeconfig user to use' },
+  { flags: '--user <name>', kind: 'string', help: 'The name of the kubeconfig user to use', complete: 'user' },
   { flags: '--username <name>', kind: 'string', help: 'Username for basic authentication to the API server' },
   { flags: '--disable-compression', kind: 'bool', help: 'If true, opt-out of response compression for all requests to the server' },
 ];
@@ -132,10 +136,14 @@ Examples:
   # Disaster recovery: open a SealedSecret with a backup of the sealing keys:
   kubeseal --recovery-unseal --recovery-private-key keys-backup.yaml -o yaml < db-sealed.yaml
 
+  # Shell completion of flags and file names (bash, zsh or fish):
+  source <(kubeseal completion bash)
+
 Every flag can also be set in the environment as SEALED_SECRETS_<FLAG>, e.g. SEALED_SECRETS_CERT=cert.pem.
 `;
 
-const SPECS: readonly FlagSpec[] = [...KUBESEAL_FLAGS, ...KUBECTL_FLAGS, ...KLOG_FLAGS];
+/** Every flag kubeseal takes: the one table that parsing, --help and `kubeseal completion` read. */
+export const SPECS: readonly FlagSpec[] = [...KUBESEAL_FLAGS, ...KUBECTL_FLAGS, ...KLOG_FLAGS];
 const DESCRIPTION = 'Seal Kubernetes Secrets into SealedSecrets that only the controller in your cluster can open.';
 
 /** Parse the command line and SEALED_SECRETS_* environment into options. Throws UsageError. */

@@ -9,12 +9,12 @@ import { DecryptError, UserError } from '../shared/errors.ts';
 import { isObject, readSealedSecret } from '../shared/kube.ts';
 import { privateKeyOfSecret } from '../shared/key-secret.ts';
 import { pemBlocks, parsePrivateKey } from '../shared/keys.ts';
-import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
+import { decodeManifest, formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
 import { unsealSealedSecret } from '../shared/sealed-secret.ts';
 
 /** The private keys in one --recovery-private-key file. */
 export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
-  const text = content.toString('utf8');
+  const text = decodeManifest(content, `--recovery-private-key "${file}"`);
   const pems = pemBlocks(text).filter((b) => b.type.endsWith('PRIVATE KEY'));
   if (pems.length > 0) {
     return pems.map((b, i) => parsePrivateKey(b.pem, pems.length > 1 ? `--recovery-private-key "${file}" key ${i + 1}` : `--recovery-private-key "${file}"`));
@@ -30,7 +30,7 @@ export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
 
 /** Unseal every SealedSecret of `input` with `keys` and print the Secrets. */
 export function recover(input: Buffer, keys: readonly KeyObject[], format: OutputFormat): string {
-  const docs = parseDocuments(input.toString('utf8'), 'input');
+  const docs = parseDocuments(input, 'input');
   if (docs.length === 0) throw new UserError('no SealedSecret found in the input; pass a SealedSecret manifest on stdin or with -f');
   return docs
     .map((doc, index) => {

@@ -12,12 +12,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { readFixture } from '../test/fixtures/fixtures.ts';
 import { UsageError, UserError } from '../shared/errors.ts';
-import { mergeKubeconfigs, normalizeServer, parseRequestTimeout, resolveConnection, type KubeconfigData } from './kube-connection.ts';
+import { apiStatus, firstPortName, printableReencrypted, proxyFailure, serviceFailure } from './answers.ts';
+import type { ApiResponse } from './api.ts';
+import { configMapPath, proxyPath, servicePath } from './controller-service.ts';
+import { normalizeServer, parseRequestTimeout, resolveConnection } from './kube-connection.ts';
+import { mergeKubeconfigs, type KubeconfigData } from './kubeconfig.ts';
 import { parseOptions } from './options.ts';
-import {
-  apiStatus, configMapPath, fetchCertificate, firstPortName, printableReencrypted, proxyFailure, proxyPath, reencrypt,
-  serviceFailure, servicePath, validate, type ApiResponse, type RemoteContext,
-} from './remote.ts';
+import { fetchCertificate, reencrypt, validate, type RemoteContext } from './remote.ts';
 
 const CERT = readFixture('sealing-cert.pem');
 const dir = mkdtempSync(join(tmpdir(), 'kubeseal-remote-'));

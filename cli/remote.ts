@@ -1,45 +1,29 @@
 /**
- * Modes that talk to the controller through the cluster, as upstream kubeseal does it: through
- * the API server's service proxy, authenticated as the kubeconfig's user.
+ * The modes that need the controller, as upstream kubeseal runs them: through the API server's
+ * service proxy (cli/controller-service.ts), authenticated as the kubeconfig's user.
  *
- *   GET  /api/v1/namespaces/<ns>/services/<name>                         -> spec.ports[0].name
- *   GET  /api/v1/namespaces/<ns>/services/http:<name>:<port>/proxy/v1/cert.pem   (--fetch-cert, sealing)
- *   POST .../proxy/v1/verify   one SealedSecret at a time                 (--validate: 409 = cannot open)
- *   POST .../proxy/v1/rotate   one SealedSecret at a time                 (--re-encrypt)
+ *   fetching the certificate (--fetch-cert, sealing without --cert): GET the Service's port name,
+ *     then /v1/cert.pem;
+ *   --validate:   POST /v1/verify, one SealedSecret at a time (409 = cannot open);
+ *   --re-encrypt: POST /v1/rotate, one SealedSecret at a time.
  *
  * Beyond upstream: when the certificate cannot be had through the proxy (no Service, no
  * services/proxy permission, controller down...), it is read from the ConfigMap the controller
- * publishes in its namespace (sealed-secrets-cert, key cert.pem), with a one-line notice on stderr.
+ * publishes in its namespace, with a one-line notice on stderr.
  *
- * This is the only CLI module that loads @kubernetes/client-node (half a second): cli/run.ts
- * imports it only for these modes, so offline sealing never pays for it.
+ * Requests go through cli/api.ts (which loads @kubernetes/client-node; cli/run.ts imports this
+ * module only for these modes) and answers are read by cli/answers.ts.
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { CERT_CONFIGMAP, CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
-import { kubectlUsers, trimAuthorization } from '../shared/kubeconfig-auth.ts';
-import { errorMessage, UserError } from '../shared/errors.ts';
-import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, sortedMap, type SealedSecret } from '../shared/kube.ts';
-import { formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
-import { NoClusterError, resolveConnection, type Connection, type KubeconfigData } from './kube-connection.ts';
+import { UserError } from '../shared/errors.ts';
+import { readSealedSecret, type SealedSecret } from '../shared/kube.ts';
+import { parseDocuments, type OutputFormat } from '../shared/manifest.ts';
+import { configMapCertificate, firstPortName, printableReencrypted, proxyFailure, serviceFailure, StepError, type Mode } from './answers.ts';
+import { ConnectionError, createApi, parseKubeconfigFile, type Api } from './api.ts';
+import {
+  CERT_CONFIGMAP, CERT_CONFIGMAP_KEY, configMapPath, controllerService, describeService, proxyPath, servicePath, type ControllerService,
+} from './controller-service.ts';
+import { NoClusterError, resolveConnection } from './kube-connection.ts';
 import type { CliOptions } from './options.ts';
-import { proxyHost } from '../shared/proxy.ts';
-import { trustSystemCertificates } from './system-ca.ts';
-
-const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
-/**
- * As client-go (hence upstream kubeseal) does: a 429 or 5xx answer with Retry-After is retried
- * after that many seconds, up to 10 times. The controller's rate limiter (/v1/verify: 2 per second
- * per client by default) answers so; without retries a file of many SealedSecrets fails half-way.
- */
-const MAX_RETRIES = 10;
-const MAX_RETRY_WAIT_MS = 10_000;
-
-/** Text from the network, made fit for a one-line message. */
-const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
 
 /** What the remote modes need from the outside world. */
 export interface RemoteContext {
@@ -52,286 +36,6 @@ export interface RemoteContext {
   readonly serviceAccountDir?: string;
   /** Waits before retrying a request answered with Retry-After (tests make it instant). */
   readonly sleep?: (ms: number) => Promise<void>;
-}
-
-/** The controller's Service, as --controller-name and --controller-namespace name it. */
-export interface ControllerService {
-  readonly namespace: string;
-  readonly name: string;
-}
-
-type Mode = 'fetch' | 'validate' | 'reencrypt';
-
-// ---- paths ---------------------------------------------------------------------------------
-
-const segment = (value: string): string => encodeURIComponent(value);
-
-/** GET this to read the Service's first port name. */
-export function servicePath(service: ControllerService): string {
-  return `/api/v1/namespaces/${segment(service.namespace)}/services/${segment(service.name)}`;
-}
-
-/**
- * The controller's `endpoint` through the service proxy: services/http:<name>:<port>/proxy<endpoint>,
- * with an empty port name for an unnamed port ("http:sealed-secrets-controller:"), as upstream.
- */
-export function proxyPath(service: ControllerService, portName: string, endpoint: string): string {
-  return `/api/v1/namespaces/${segment(service.namespace)}/services/http:${segment(service.name)}:${segment(portName)}/proxy${endpoint}`;
-}
-
-export function configMapPath(namespace: string, name = CERT_CONFIGMAP): string {
-  return `/api/v1/namespaces/${segment(namespace)}/configmaps/${segment(name)}`;
-}
-
-// ---- talking to the API server -------------------------------------------------------------
-
-export interface ApiResponse {
-  readonly status: number;
-  readonly statusText: string;
-  readonly contentType: string;
-  readonly body: Buffer;
-  /** Retry-After in seconds, when sent as a number. */
-  readonly retryAfterS?: number;
-}
-
-/**
- * A request the API server did not answer, or answered "who are you?" (401): asking it something
- * else (the ConfigMap fallback) would fail the same way.
- */
-export class ConnectionError extends UserError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConnectionError';
-  }
-}
-
-/** A failure of one step, as a detail (what happened) and a hint (what to do), joined for the user. */
-export class StepError extends UserError {
-  readonly detail: string;
-  readonly hint: string;
-  constructor(detail: string, hint: string) {
-    super(hint ? `${detail}; ${hint}` : detail);
-    this.name = 'StepError';
-    this.detail = detail;
-    this.hint = hint;
-  }
-}
-
-export interface Api {
-  readonly server: string;
-  send(method: 'GET' | 'POST', path: string, options?: { accept?: string; body?: string }): Promise<ApiResponse>;
-}
-
-function tlsReason(code: string | undefined): string | undefined {
-  if (!code) return undefined;
-  if (/CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_TLS|EPROTO/.test(code)) return code;
-  return undefined;
-}
-
-/** One line for a request that never got an answer. */
-export function unreachable(server: string, error: unknown, timeoutMs: number, proxy?: string): ConnectionError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const name = (error as Error).name;
-  if (name === 'TimeoutError' || name === 'AbortError' || code === 'ABORT_ERR') {
-    return new ConnectionError(`the Kubernetes API server at ${server} did not answer within ${timeoutMs / 1000} s (--request-timeout); check that the cluster is up, or allow more time`);
-  }
-  const tls = tlsReason(code);
-  if (tls) {
-    return new ConnectionError(`cannot connect to the Kubernetes API server at ${server}: its TLS certificate is not accepted (${tls}: ${oneLine(errorMessage(error))}); check the kubeconfig's certificate-authority, --certificate-authority or --tls-server-name`);
-  }
-  if (proxy) {
-    return new ConnectionError(`cannot reach the Kubernetes API server at ${server} through the proxy ${proxyHost(proxy)}: ${oneLine(errorMessage(error))}; check the proxy (--proxy-url, the kubeconfig's proxy-url, HTTPS_PROXY/HTTP_PROXY, NO_PROXY) and that the cluster is running`);
-  }
-  return new ConnectionError(`cannot reach the Kubernetes API server at ${server}: ${oneLine(errorMessage(error))}; check that the cluster is running and that the kubeconfig's server is right`);
-}
-
-function readBody(response: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    response.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_RESPONSE_BYTES) {
-        response.destroy(new Error(`response larger than ${MAX_RESPONSE_BYTES} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    response.on('end', () => resolve(Buffer.concat(chunks)));
-    response.on('error', reject);
-  });
-}
-
-function toKubeConfig(connection: Connection): KubeConfig {
-  const kc = new KubeConfig();
-  // client-node refuses plain http:// unless TLS checks are off; for http they mean nothing anyway
-  // (e.g. `kubectl proxy` at http://127.0.0.1:8001).
-  const cluster = connection.cluster.server.startsWith('http:') ? { ...connection.cluster, skipTLSVerify: true } : connection.cluster;
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [connection.user],
-    contexts: [{ name: 'kubeseal', cluster: cluster.name, user: connection.user.name }],
-    currentContext: 'kubeseal',
-  });
-  return kc;
-}
-
-/** Requests to the API server with the connection's TLS settings, credentials, timeout and retries. */
-export function createApi(connection: Connection, sleep: (ms: number) => Promise<void> = defaultSleep): Api {
-  const kc = toKubeConfig(connection);
-  const { cluster } = connection;
-  // client-go: no CA in the kubeconfig means the system's CA certificates.
-  if (cluster.server.startsWith('https:') && !cluster.caFile && !cluster.caData && !cluster.skipTLSVerify) trustSystemCertificates();
-  const server = connection.cluster.server;
-
-  async function sendOnce(method: 'GET' | 'POST', path: string, options: { accept?: string; body?: string }): Promise<ApiResponse> {
-    const url = new URL(server + path);
-    const headers: Record<string, string | string[]> = {
-      Accept: options.accept ?? 'application/json, */*',
-      'User-Agent': 'kubeseal (sealed-secrets-ts)',
-      ...connection.headers,
-    };
-    if (options.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(options.body));
-    }
-    const requestOptions: RequestOptions & { headers: Record<string, string | string[]> } = { method, headers };
-    try {
-      await kc.applyToHTTPSOptions(requestOptions);
-      trimAuthorization(requestOptions.headers);
-    } catch (error) {
-      throw new ConnectionError(`cannot use the credentials of user "${connection.user.name}" (${connection.source}): ${oneLine(errorMessage(error))}; check the kubeconfig`);
-    }
-    if (connection.timeoutMs > 0) requestOptions.signal = AbortSignal.timeout(connection.timeoutMs);
-    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    let response: IncomingMessage;
-    let body: Buffer;
-    try {
-      response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = send(url, requestOptions, resolve);
-        req.on('error', reject);
-        req.end(options.body);
-      });
-      body = await readBody(response);
-    } catch (error) {
-      throw unreachable(server, error, connection.timeoutMs, connection.cluster.proxyUrl);
-    }
-    const status = response.statusCode ?? 0;
-    if (status === 401) {
-      throw new ConnectionError(`the Kubernetes API server at ${server} does not accept the credentials of user "${connection.user.name}" (401 Unauthorized); check the kubeconfig's user, --token or the client certificate`);
-    }
-    const retryAfter = Number(response.headers['retry-after'] ?? Number.NaN);
-    return {
-      status,
-      statusText: response.statusMessage ?? '',
-      contentType: String(response.headers['content-type'] ?? ''),
-      body,
-      ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterS: retryAfter } : {}),
-    };
-  }
-
-  return {
-    server,
-    async send(method, path, options = {}) {
-      for (let retry = 0; ; retry++) {
-        const response = await sendOnce(method, path, options);
-        const retryable = response.status === 429 || response.status >= 500;
-        if (!retryable || response.retryAfterS === undefined || retry >= MAX_RETRIES) return response;
-        await sleep(Math.min(response.retryAfterS * 1000, MAX_RETRY_WAIT_MS));
-      }
-    },
-  };
-}
-
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// ---- what the answers mean -----------------------------------------------------------------
-
-/** The API server's own error (a v1 Status), as opposed to an answer passed through from the controller. */
-export function apiStatus(response: ApiResponse): { reason: string; message: string } | undefined {
-  if (!response.contentType.includes('json')) return undefined;
-  try {
-    const status = JSON.parse(response.body.toString('utf8')) as { kind?: unknown; reason?: unknown; message?: unknown };
-    if (status.kind !== 'Status') return undefined;
-    return { reason: typeof status.reason === 'string' ? status.reason : '', message: typeof status.message === 'string' ? oneLine(status.message) : '' };
-  } catch {
-    return undefined;
-  }
-}
-
-/** "409 Conflict" plus the first line of the body (or the Status message), at most 300 characters of it. */
-function answer(response: ApiResponse): string {
-  const status = apiStatus(response);
-  const text = status?.message || response.body.toString('utf8').split('\n').find((line) => line.trim() !== '')?.trim() || '';
-  const head = `${response.status}${response.statusText ? ` ${oneLine(response.statusText)}` : ''}`;
-  return text ? `${head}: ${text.slice(0, 300)}` : head;
-}
-
-const where = (service: ControllerService): string => `service "${service.name}" in namespace "${service.namespace}"`;
-
-/** Why GET services/<name> did not give a port name. */
-export function serviceFailure(response: ApiResponse, service: ControllerService): StepError {
-  const names = 'use --controller-name and --controller-namespace to name the controller\'s Service';
-  if (response.status === 404) return new StepError(`cannot get sealed secret service: ${where(service)} not found`, names);
-  if (response.status === 403) {
-    return new StepError(`cannot get sealed secret service: ${apiStatus(response)?.message || answer(response)}`, `ask for permission to get services in namespace "${service.namespace}"`);
-  }
-  return new StepError(`cannot get sealed secret service ${service.namespace}/${service.name}: ${answer(response)}`, names);
-}
-
-/** The first port's name of a Service object (upstream reads spec.ports[0].name). */
-export function firstPortName(response: ApiResponse, service: ControllerService): string {
-  let ports: unknown;
-  try {
-    ports = (JSON.parse(response.body.toString('utf8')) as { spec?: { ports?: unknown } }).spec?.ports;
-  } catch {
-    throw new StepError(`cannot get sealed secret service: the API server's answer for ${where(service)} is not JSON`, 'check the kubeconfig\'s server');
-  }
-  if (!Array.isArray(ports) || ports.length === 0) {
-    throw new StepError(`${where(service)} has no ports, so it is not the sealed-secrets controller's`, 'use --controller-name and --controller-namespace to name the controller\'s Service');
-  }
-  const name = (ports[0] as { name?: unknown }).name;
-  return typeof name === 'string' ? name : '';
-}
-
-/**
- * Why a request through the service proxy failed, for everything but the answers each mode reads
- * itself (409 from /v1/verify).
- */
-export function proxyFailure(response: ApiResponse, service: ControllerService, mode: Mode): StepError {
-  const status = apiStatus(response);
-  if (response.status === 403 && status) {
-    const verb = mode === 'fetch' ? 'get' : 'create';
-    return new StepError(
-      `you lack the RBAC permission "${verb}" on services/proxy that reaching the controller through the API server needs: ${status.message || answer(response)}`,
-      `ask for it for ${where(service)}${mode === 'fetch' ? ', or seal offline with --cert <file or URL>' : ''}`,
-    );
-  }
-  if (response.status === 502 || response.status === 503 || response.status === 504) {
-    return new StepError(
-      `the sealed-secrets controller behind ${where(service)} is not running or not ready (${answer(response)})`,
-      `check its pods and logs (kubectl get pods -n ${service.namespace})`,
-    );
-  }
-  if (response.status === 404 && status) {
-    return new StepError(`${where(service)} is gone (${answer(response)})`, 'use --controller-name and --controller-namespace to name the controller\'s Service');
-  }
-  if (response.status === 404) {
-    return new StepError(`${where(service)} answered ${answer(response)}: it does not look like the sealed-secrets controller`, 'check --controller-name and --controller-namespace');
-  }
-  return new StepError(`the controller answered ${answer(response)}`, '');
-}
-
-// ---- the modes -----------------------------------------------------------------------------
-
-/** One kubeconfig file, its users read as kubectl reads them (shared/kubeconfig-auth.ts). */
-function parseKubeconfigFile(file: string): KubeconfigData {
-  const kc = new KubeConfig();
-  kc.loadFromFile(file);
-  const users = kubectlUsers(kc.getUsers(), { path: resolvePath(file), text: readFileSync(file, 'utf8') }, (path) => accessSync(path, constants.R_OK));
-  return { clusters: kc.getClusters(), users, contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
 }
 
 const NEEDS: Record<Mode, string> = {
@@ -358,10 +62,6 @@ function connect(options: CliOptions, context: RemoteContext, mode: Mode): Api {
   }
 }
 
-function controllerService(options: CliOptions): ControllerService {
-  return { namespace: options.controllerNamespace || 'kube-system', name: options.controllerName || 'sealed-secrets-controller' };
-}
-
 async function portName(api: Api, service: ControllerService): Promise<string> {
   const response = await api.send('GET', servicePath(service));
   if (response.status !== 200) throw serviceFailure(response, service);
@@ -372,23 +72,13 @@ async function certificateThroughProxy(api: Api, service: ControllerService): Pr
   const port = await portName(api, service);
   const response = await api.send('GET', proxyPath(service, port, '/v1/cert.pem'), { accept: 'application/x-pem-file, */*' });
   if (response.status !== 200) throw proxyFailure(response, service, 'fetch');
-  if (response.body.length === 0) throw new StepError(`the controller behind ${where(service)} sent an empty certificate`, 'check its logs');
+  if (response.body.length === 0) throw new StepError(`the controller behind ${describeService(service)} sent an empty certificate`, 'check its logs');
   return response.body;
 }
 
 async function certificateFromConfigMap(api: Api, namespace: string): Promise<Buffer> {
   const response = await api.send('GET', configMapPath(namespace));
-  const name = `ConfigMap "${CERT_CONFIGMAP}" in namespace "${namespace}"`;
-  if (response.status === 404) throw new StepError(`${name} not found`, '');
-  if (response.status !== 200) throw new StepError(`cannot read ${name}: ${apiStatus(response)?.message || answer(response)}`, '');
-  let pem: unknown;
-  try {
-    pem = (JSON.parse(response.body.toString('utf8')) as { data?: Record<string, unknown> }).data?.[CERT_CONFIGMAP_KEY];
-  } catch {
-    throw new StepError(`the API server's answer for ${name} is not JSON`, '');
-  }
-  if (typeof pem !== 'string' || pem.trim() === '') throw new StepError(`${name} has no ${CERT_CONFIGMAP_KEY}`, '');
-  return Buffer.from(pem, 'utf8');
+  return configMapCertificate(response, `ConfigMap "${CERT_CONFIGMAP}" in namespace "${namespace}"`, CERT_CONFIGMAP_KEY);
 }
 
 /**
@@ -415,7 +105,7 @@ export async function fetchCertificate(options: CliOptions, context: RemoteConte
 
 /** The SealedSecrets of the input, each with its name for messages. Throws on anything else. */
 function readSealedSecrets(input: Buffer): SealedSecret[] {
-  const docs = parseDocuments(input.toString('utf8'), 'input');
+  const docs = parseDocuments(input, 'input');
   if (docs.length === 0) throw new UserError('no SealedSecret found in the input; pass a SealedSecret manifest on stdin or with -f');
   return docs.map((doc, index) => readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input'));
 }
@@ -442,26 +132,6 @@ export async function validate(input: Buffer, options: CliOptions, context: Remo
     if (response.status === 409) throw new UserError(`unable to decrypt sealed secret: ${sealed.metadata.name ?? ''}`);
     throw new UserError(`cannot validate sealed secret: ${proxyFailure(response, service, 'validate').message}`);
   }
-}
-
-/** A re-encrypted SealedSecret as upstream prints it: typed, Go's field order, without server-set metadata. */
-export function printableReencrypted(body: Buffer, format: OutputFormat): string {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new UserError('cannot re-encrypt secret: the controller\'s answer is not JSON; check that --controller-name names the sealed-secrets controller');
-  }
-  const sealed = readSealedSecret(doc, 'the controller\'s answer');
-  const { creationTimestamp: _created, deletionTimestamp: _deleted, generation: _generation, ...metadata } = sealed.metadata;
-  const { template, data, encryptedData } = sealed.spec;
-  return formatManifest({
-    kind: SEALED_SECRET_KIND,
-    apiVersion: SEALED_SECRET_API_VERSION,
-    metadata,
-    spec: { ...(template ? { template } : {}), ...(data ? { data } : {}), encryptedData: sortedMap(encryptedData) },
-    ...(sealed.status ? { status: sealed.status } : {}),
-  }, format);
 }
 
 /** --re-encrypt: have the controller re-seal every SealedSecret of `input` with its newest key. */

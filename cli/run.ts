@@ -1,7 +1,10 @@
 /**
- * What kubeseal does with its options, in upstream's order of precedence: help, version,
- * --recovery-unseal, --validate, --re-encrypt, then (with a certificate) --fetch-cert,
- * --merge-into, --raw, and sealing. Output is collected and written only when everything succeeded.
+ * What kubeseal does with its options, in upstream's order of precedence, except that --version
+ * comes before --help (upstream's flag parser answers --help before anything runs, so there
+ * `--help --version` prints the help): version, help, the flag checks, --recovery-unseal,
+ * --validate, --re-encrypt, then (with a certificate) --fetch-cert, --merge-into, --raw, and
+ * sealing. cli/main.test.ts pins this order. Output is collected and written only when everything
+ * succeeded.
  */
 import { UsageError, UserError } from '../shared/errors.ts';
 import { parseSealingKey } from '../shared/keys.ts';
@@ -97,7 +100,7 @@ export async function run(options: CliOptions, context: RunContext): Promise<voi
     namespace: () => resolveNamespace({ ...options.kube, kubeconfig: options.kubeconfig, env: io.env }),
   };
   if (options.mergeInto) {
-    const existing = io.readFile(options.mergeInto, '--merge-into').toString('utf8');
+    const existing = io.readFile(options.mergeInto, '--merge-into');
     const merged = mergeInto(await readInput(), existing, { ...request, formatExplicit: options.formatExplicit }, options.mergeInto);
     io.writeFileAtomic(options.mergeInto, merged);
     return;

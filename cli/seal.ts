@@ -38,7 +38,7 @@ function sealOptions(request: SealRequest, secretNamespace: string | undefined, 
 
 /** Seal every Secret of `input` and return the printed SealedSecrets, one document each. */
 export function sealInput(input: Buffer, request: SealRequest, what: string): string {
-  const docs = parseDocuments(input.toString('utf8'), what);
+  const docs = parseDocuments(input, what);
   if (docs.length === 0) throw new UserError(`no secrets found in ${what}; pass a Secret manifest in YAML or JSON (UTF-8)`);
   return docs
     .map((doc, index) => {
@@ -56,14 +56,14 @@ export function sealInput(input: Buffer, request: SealRequest, what: string): st
  */
 export function mergeInto(
   input: Buffer,
-  existingText: string,
+  existingBytes: Buffer,
   request: SealRequest & { formatExplicit: boolean },
   file: string,
 ): string {
-  const docs = parseDocuments(existingText, `--merge-into file "${file}"`);
+  const docs = parseDocuments(existingBytes, `--merge-into file "${file}"`);
   if (docs.length !== 1) throw new UserError(`--merge-into file "${file}" must hold exactly one SealedSecret, it holds ${docs.length} documents`);
   const existing: SealedSecret = readSealedSecret(docs[0], `--merge-into file "${file}"`);
-  const inputs = parseDocuments(input.toString('utf8'), 'input');
+  const inputs = parseDocuments(input, 'input');
   if (inputs.length !== 1) throw new UserError(`--merge-into takes exactly one input Secret, got ${inputs.length}`);
   const secret = readSecret(inputs[0], 'input');
   // Items sealed under another scope than the file's would never open together with its others.
@@ -94,7 +94,7 @@ export function mergeInto(
       encryptedData: sortedMap({ ...existing.spec.encryptedData, ...sealed.spec.encryptedData }),
     },
   };
-  const format = request.formatExplicit ? request.format : existingText.trimStart().startsWith('{') ? 'json' : 'yaml';
+  const format = request.formatExplicit ? request.format : existingBytes.toString('utf8').trimStart().startsWith('{') ? 'json' : 'yaml';
   return formatManifest(merged, format);
 }
 

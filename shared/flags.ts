@@ -9,6 +9,12 @@ import { UsageError } from './errors.ts';
 
 export type FlagKind = 'string' | 'bool' | 'list' | 'array';
 
+/**
+ * What a shell offers for a flag's value (`kubeseal completion`): file names, one of a few words,
+ * or names kubectl lists from the kubeconfig (context, cluster, user) or the cluster (namespace).
+ */
+export type ValueCompletion = 'file' | 'context' | 'cluster' | 'user' | 'namespace' | readonly string[];
+
 export interface FlagSpec {
   /** commander syntax: "-o, --format <format>", "--raw". */
   readonly flags: string;
@@ -18,6 +24,8 @@ export interface FlagSpec {
   readonly hidden?: boolean;
   /** false for flags that cannot come from the environment. */
   readonly env?: boolean;
+  /** Shell completion of the value; none when absent. */
+  readonly complete?: ValueCompletion;
 }
 
 export interface ParsedFlags {

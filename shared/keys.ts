@@ -6,11 +6,46 @@
 import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { UserError } from './errors.ts';
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g;
+/** BEGIN and END lines; the type is bounded so that the scan stays linear. */
+const PEM_MARKER = /-----(BEGIN|END) ([A-Z0-9 ]{1,64})-----/g;
 
-/** The PEM blocks in `text`, in order, with their type ("CERTIFICATE", "PUBLIC KEY", ...). */
+/**
+ * The PEM blocks in `text`, in order, with their type ("CERTIFICATE", "PUBLIC KEY", ...): from a
+ * BEGIN line (followed by a line break) to the next END line of the same type. Markers are found
+ * in one pass and paired by lookup, so input with many unmatched BEGIN lines costs linear time
+ * (a lazy regular expression rescans the rest of the text for each of them).
+ */
 export function pemBlocks(text: string): { type: string; pem: string }[] {
-  return [...text.matchAll(PEM_BLOCK)].map((m) => ({ type: m[1] as string, pem: m[0] }));
+  const begins: { type: string; start: number; bodyStart: number }[] = [];
+  const ends = new Map<string, { start: number; end: number }[]>();
+  for (const m of text.matchAll(PEM_MARKER)) {
+    const type = m[2] as string;
+    const start = m.index;
+    const end = start + m[0].length;
+    if (m[1] === 'BEGIN') {
+      const next = text.startsWith('\r\n', end) ? end + 2 : text.startsWith('\n', end) ? end + 1 : -1;
+      if (next !== -1) begins.push({ type, start, bodyStart: next });
+    } else {
+      const list = ends.get(type) ?? [];
+      list.push({ start, end });
+      ends.set(type, list);
+    }
+  }
+  const blocks: { type: string; pem: string }[] = [];
+  const cursor = new Map<string, number>();
+  let scanned = 0;
+  for (const begin of begins) {
+    if (begin.start < scanned) continue;
+    const list = ends.get(begin.type) ?? [];
+    let i = cursor.get(begin.type) ?? 0;
+    while (i < list.length && (list[i] as { start: number }).start < begin.bodyStart) i++;
+    cursor.set(begin.type, i);
+    const end = list[i];
+    if (end === undefined) continue;
+    blocks.push({ type: begin.type, pem: text.slice(begin.start, end.end) });
+    scanned = end.end;
+  }
+  return blocks;
 }
 
 /** A public key ready to seal with, and where it came from. */
@@ -63,7 +98,14 @@ export function parseSealingKey(pem: string, now: Date, source: string): Sealing
       `failed to encrypt using an expired certificate on ${longDate(notAfter)}; fetch the current certificate with kubeseal --fetch-cert`,
     );
   }
-  return { key: requireRsa(cert.publicKey, source), notAfter };
+  let certificateKey: KeyObject;
+  try {
+    certificateKey = cert.publicKey;
+  } catch {
+    // OpenSSL parses some certificates whose key it cannot decode.
+    throw new UserError(`${source}: the certificate's public key cannot be read (corrupt certificate); fetch it again with kubeseal --fetch-cert`);
+  }
+  return { key: requireRsa(certificateKey, source), notAfter };
 }
 
 /** Read one RSA private key PEM (PKCS#1 or PKCS#8). */

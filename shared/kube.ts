@@ -4,6 +4,7 @@
  * sorted) so that what we print matches what upstream kubeseal prints.
  */
 import { UserError } from './errors.ts';
+import { kindOf, quoteName } from './untrusted.ts';
 
 export type StringMap = Record<string, string>;
 
@@ -114,20 +115,14 @@ function readStringMap(value: unknown, where: string, hint: string): StringMap |
     if (typeof item === 'string') result[key] = item;
     else if (typeof item === 'number' || typeof item === 'boolean') result[key] = String(item);
     else if (item === null) result[key] = '';
-    else throw new UserError(`${where}["${key}"] must be a string but is ${describe(item)}; quote the value${hint}`);
+    else throw new UserError(`${where}[${quoteName(key)}] must be a string but is ${kindOf(item)}; quote the value${hint}`);
   }
   return result;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'a map' : `the ${typeof value} ${String(value)}`;
-}
-
 function optionalString(value: unknown, where: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new UserError(`${where} must be a string but is ${describe(value)}`);
+  if (typeof value !== 'string') throw new UserError(`${where} must be a string but is ${kindOf(value)}`);
   return value;
 }
 
@@ -173,9 +168,20 @@ function orderedOwnerReference(ref: OwnerReference): OwnerReference {
   return result as unknown as OwnerReference;
 }
 
-/** A one-word description of a parsed document, for error messages. */
-function kindOf(doc: Record<string, unknown>): string {
-  return typeof doc.kind === 'string' ? doc.kind : 'object without a kind';
+/** What Kubernetes kinds and apiVersions look like; only such values are shown in messages. */
+const KIND = /^[A-Z][A-Za-z0-9]{0,62}$/;
+const API_VERSION = /^(?:[a-z0-9][a-z0-9.-]{0,252}\/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$/;
+
+/** A parsed document's kind for error messages: its name when it looks like one, else what it is. */
+function documentKind(doc: Record<string, unknown>): string {
+  return typeof doc.kind === 'string' && KIND.test(doc.kind) ? doc.kind : `document whose kind is not a Kubernetes kind (${kindOf(doc.kind)})`;
+}
+
+/** An apiVersion for error messages, never more than a name. */
+function apiVersionOf(doc: Record<string, unknown>): string {
+  if (doc.apiVersion === undefined) return 'no apiVersion';
+  if (typeof doc.apiVersion === 'string' && API_VERSION.test(doc.apiVersion)) return `apiVersion ${doc.apiVersion}`;
+  return `an apiVersion that is ${typeof doc.apiVersion === 'string' ? 'not of the form group/version' : `${kindOf(doc.apiVersion)}, not a string`}`;
 }
 
 /**
@@ -183,9 +189,9 @@ function kindOf(doc: Record<string, unknown>): string {
  * a document of another kind is refused rather than silently sealed as an empty Secret.
  */
 export function readSecret(doc: unknown, where: string): Secret {
-  if (!isObject(doc)) throw new UserError(`${where} is not a Kubernetes object (got ${describe(doc)}); pass a Secret manifest`);
+  if (!isObject(doc)) throw new UserError(`${where} is not a Kubernetes object (it is ${kindOf(doc)}); pass a Secret manifest`);
   if (doc.kind !== undefined && (doc.kind !== 'Secret' || (doc.apiVersion !== undefined && doc.apiVersion !== 'v1'))) {
-    throw new UserError(`${where} is a ${kindOf(doc)} (${String(doc.apiVersion ?? 'no apiVersion')}), not a v1 Secret; pass a Secret manifest`);
+    throw new UserError(`${where} is a ${documentKind(doc)} (${apiVersionOf(doc)}), not a v1 Secret; pass a Secret manifest (kind: Secret, apiVersion: v1)`);
   }
   optionalString(doc.type, `${where}: type`);
   if (doc.immutable !== undefined && doc.immutable !== null && typeof doc.immutable !== 'boolean') {
@@ -201,12 +207,12 @@ export function readSecret(doc: unknown, where: string): Secret {
 
 /** Check that `doc` is a SealedSecret with well-formed encryptedData. */
 export function readSealedSecret(doc: unknown, where: string): SealedSecret {
-  if (!isObject(doc)) throw new UserError(`${where} is not a Kubernetes object (got ${describe(doc)}); pass a SealedSecret manifest`);
+  if (!isObject(doc)) throw new UserError(`${where} is not a Kubernetes object (it is ${kindOf(doc)}); pass a SealedSecret manifest`);
   if (doc.kind !== undefined && doc.kind !== SEALED_SECRET_KIND) {
-    throw new UserError(`${where} is a ${kindOf(doc)}, not a SealedSecret; pass a SealedSecret manifest`);
+    throw new UserError(`${where} is a ${documentKind(doc)}, not a SealedSecret; pass a SealedSecret manifest`);
   }
   if (doc.apiVersion !== undefined && doc.apiVersion !== SEALED_SECRET_API_VERSION) {
-    throw new UserError(`${where} has apiVersion ${String(doc.apiVersion)}; SealedSecrets are ${SEALED_SECRET_API_VERSION}`);
+    throw new UserError(`${where} has ${apiVersionOf(doc)}; SealedSecrets are apiVersion ${SEALED_SECRET_API_VERSION}`);
   }
   const spec = doc.spec;
   if (!isObject(spec)) throw new UserError(`${where} has no spec; a SealedSecret needs spec.encryptedData`);

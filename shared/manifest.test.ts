@@ -9,14 +9,25 @@ describe('parseDocuments', () => {
   it('reads JSON objects one after another', () => {
     expect(parseDocuments('{"a":"}{"}\n{"b":[1,{"c":2}]} {"d":"\\"{"}')).toEqual([{ a: '}{' }, { b: [1, { c: 2 }] }, { d: '"{' }]);
   });
+  it('reads 100 levels of nesting, UTF-8 bytes and a YAML alias', () => {
+    expect(parseDocuments(`a: ${'['.repeat(99)}${']'.repeat(99)}\n`)).toHaveLength(1);
+    expect(parseDocuments(Buffer.from('a: "é€😀"\nb: &x 1\nc: *x\n'))).toEqual([{ a: 'é€😀', b: 1, c: 1 }]);
+  });
   it('reads YAML 1.2: n and yes stay strings', () => {
     expect(parseDocuments('namespace: n\nflag: yes\n')).toEqual([{ namespace: 'n', flag: 'yes' }]);
   });
   it.each([
-    ['broken YAML', 'a: [1, 2\n', /^input is not valid YAML or JSON \(line \d+\): .*; fix the manifest$/],
+    ['broken YAML', 'a: [1, 2\n', /^input is not valid YAML or JSON \(line \d+, column \d+\): .*; fix the manifest$/],
     ['a tab-indented map', 'a:\n\tb: 1\n', /not valid YAML or JSON/],
     ['truncated JSON', '{"a": 1', /ends in the middle of an object/],
-    ['JSON with trailing garbage', '{"a": 1} x', /unexpected "x" between objects/],
+    ['JSON with trailing garbage', '{"a": 1} x', /\(line 1, column 10\): unexpected text between objects/],
+    ['an undefined YAML alias', 'a: *nowhere\n', /line 1, column 4\): an alias refers to an anchor that is not defined/],
+    ['a YAML alias bomb', `a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [${'*a,'.repeat(9)}]\nc: &c [${'*b,'.repeat(9)}]\nd: [${'*c,'.repeat(9)}]\n`, /aliases that expand too much.*write the values out/],
+    ['200k-deep YAML flow nesting', `a: ${'['.repeat(200_000)}${']'.repeat(200_000)}\n`, /nested more than 100 levels deep/],
+    ['200k-deep JSON nesting', `{"a": ${'['.repeat(200_000)}${']'.repeat(200_000)}}`, /nested more than 100 levels deep \(line 1, column 106\)/],
+    ['101-deep YAML block nesting', Array.from({ length: 101 }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' v\n', /nested more than 100 levels deep/],
+    ['invalid UTF-8', Buffer.from('a: ok\nb: \xff\n', 'latin1'), /^input is not valid UTF-8 \(byte 10, line 2\)/],
+    ['a truncated UTF-8 sequence', Buffer.from([0x61, 0x3a, 0x20, 0xe2, 0x82]), /not valid UTF-8 \(byte 4, line 1\)/],
     ['invalid JSON', '{"a": }', /document 1 is not valid JSON/],
   ])('refuses %s with a one-line UserError', (_, text, message) => {
     let error: unknown;

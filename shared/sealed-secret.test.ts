@@ -126,6 +126,23 @@ describe('unseal output', () => {
     expect(thrown(() => unsealSealedSecret(sealed, { keys }))).toBeInstanceOf(UnsupportedError);
     expect(unsealSealedSecret(sealed, { keys, acceptDeprecatedV1Data: true }).secret).toMatchObject({ data: { a: 'YQ==' }, type: 'Opaque', metadata: { name: 'old', namespace: 'ns' } });
   });
+  it.each([
+    ['a JSON number', '31337424242'],
+    ['a JSON string', '"hunter2-Zx9pw"'],
+    ['a JSON list', '["hunter2-Zx9pw"]'],
+    ['a Secret whose value is a map', '{"kind":"Secret","stringData":{"pw":{"v":"hunter2-Zx9pw"}}}'],
+    ['a Secret of another kind', '{"kind":"hunter2-Zx9pw","apiVersion":{"x":"hunter2-Zx9pw"}}'],
+    ['text that is not JSON', 'hunter2-Zx9pw'],
+  ])('a deprecated spec.data holding %s fails as malformed without the plaintext in the message', (_, plaintext) => {
+    const blob = hybridEncrypt(publicKey, Buffer.from(plaintext), encryptionLabel('strict', 'ns', 'old'), randomBytes);
+    const sealed: SealedSecret = { metadata: { name: 'old', namespace: 'ns' }, spec: { data: blob.toString('base64'), encryptedData: {} } };
+    const error = thrown(() => unsealSealedSecret(sealed, { keys, acceptDeprecatedV1Data: true }));
+    expect(error).toBeInstanceOf(DecryptError);
+    expect((error as DecryptError).failure).toBe('malformed');
+    // The controller writes `Failed to unseal: <message>` into status and Events.
+    expect(error.message).not.toMatch(/31337424242|hunter2|Zx9pw/);
+    expect(error.message).toMatch(/spec\.data/);
+  });
 });
 
 describe('sealSecret rules', () => {
@@ -171,7 +188,12 @@ describe('sealSecret rules', () => {
   it.each([
     ['empty data', secret({ stringData: {} }), /has no data or stringData.*use --allow-empty-data$/],
     ['invalid base64', secret({ data: { k: 'not base64!' } }), /data\["k"\] is not valid base64; base64-encode it, or put plain text under stringData instead$/],
-    ['an invalid key', secret({ stringData: { 'a b': 'x' } }), /"a b" is not a valid Secret key/],
+    ['an invalid key', secret({ stringData: { 'a b': 'x' } }), /a key of 3 characters has characters other than letters, digits/],
+    ['the key "."', secret({ stringData: { '.': 'x' } }), /the key "\." cannot be "\."/],
+    ['the key ".."', secret({ data: { '..': 'eA==' } }), /the key "\.\." cannot be "\.\."/],
+    ['a key starting with ".."', secret({ stringData: { '..data': 'x' } }), /the key "\.\.data" cannot start with '\.\.'/],
+    ['a key over 253 characters', secret({ stringData: { ['k'.repeat(254)]: 'x' } }), /a key of 254 characters is longer than 253 characters, so the API server would refuse it/],
+    ['an empty key', secret({ stringData: { '': 'x' } }), /an empty key is not allowed/],
   ])('refuses %s', (_, s, message) => {
     const error = thrown(() => sealSecret(s, base));
     expect(error).toBeInstanceOf(UserError);
@@ -188,5 +210,18 @@ describe('sealRawValue', () => {
     const text = sealRawValue(Buffer.from([0, 255, 10]), { ...base, scope: 'namespace-wide', namespace: 'ns', name: '' });
     const sealed: SealedSecret = { metadata: { name: 'any', namespace: 'ns', annotations: { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } }, spec: { encryptedData: { v: text } } };
     expect(unsealSealedSecret(sealed, { keys }).secret.data).toEqual({ v: 'AP8K' });
+  });
+});
+
+describe('Secret keys and large values', () => {
+  it('seals keys the API server accepts: 253 characters, a single leading dot, dots inside', () => {
+    const keysOk = { ['k'.repeat(253)]: 'x', '.dotfile': 'x', 'a..b': 'x', 'a.': 'x' };
+    const sealed = sealSecret({ metadata: { name: 's', namespace: 'ns' }, stringData: keysOk }, base);
+    expect(Object.keys(sealed.spec.encryptedData).sort()).toEqual(Object.keys(keysOk).sort());
+  });
+  it('seals and opens a 6 MB value (a 8 MB base64 string) in linear time', () => {
+    const value = randomBytes(6 * 1024 * 1024);
+    const sealed = sealSecret({ metadata: { name: 's', namespace: 'ns' }, data: { big: value.toString('base64') } }, base);
+    expect(Buffer.from(unsealSealedSecret(sealed, { keys }).secret.data?.big ?? '', 'base64').equals(value)).toBe(true);
   });
 });

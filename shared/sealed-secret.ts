@@ -20,6 +20,7 @@ import {
   type StringMap,
 } from './kube.ts';
 import { encryptionLabel, scopeOf, withScope, type Scope } from './scope.ts';
+import { describeKey, quoteName, shownName } from './untrusted.ts';
 
 export const MANAGED_ANNOTATION = 'sealedsecrets.bitnami.com/managed';
 export const PATCH_ANNOTATION = 'sealedsecrets.bitnami.com/patch';
@@ -36,8 +37,19 @@ const SERVER_SET_FIELDS = [
   'deletionGracePeriodSeconds', 'managedFields',
 ] as const;
 
-/** Secret data keys the API server accepts. */
+/** Secret data keys the API server accepts (validation.IsConfigMapKey): charset, length, no "." or ".." prefix. */
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const MAX_SECRET_KEY_LENGTH = 253;
+
+/** Why the API server would refuse `key` as a Secret data key, or undefined when it is fine. */
+export function secretKeyProblem(key: string): string | undefined {
+  if (key === '') return 'is not allowed';
+  if (key.length > MAX_SECRET_KEY_LENGTH) return `is longer than ${MAX_SECRET_KEY_LENGTH} characters`;
+  if (!SECRET_KEY.test(key)) return "has characters other than letters, digits, '-', '_' and '.'";
+  if (key === '.' || key === '..') return `cannot be "${key}"`;
+  if (key.startsWith('..')) return "cannot start with '..'";
+  return undefined;
+}
 
 export interface SealOptions {
   readonly publicKey: KeyObject;
@@ -57,7 +69,8 @@ export interface SealOptions {
 
 function secretName(secret: Secret): string {
   const meta = secret.metadata ?? {};
-  return meta.namespace ? `${meta.namespace}/${meta.name ?? ''}` : (meta.name ?? '(unnamed)');
+  const name = meta.name ? (shownName(meta.name) ?? '(unprintable name)') : '(unnamed)';
+  return meta.namespace ? `${shownName(meta.namespace) ?? '(unprintable namespace)'}/${name}` : name;
 }
 
 /** The bytes of every value of `secret`; stringData wins over data on the same key, as in Kubernetes. */
@@ -67,14 +80,15 @@ function secretValues(secret: Secret): Map<string, Buffer> {
   for (const [key, text] of Object.entries(secret.data ?? {})) {
     const bytes = decodeBase64(text);
     if (bytes === undefined) {
-      throw new UserError(`${where}: data["${key}"] is not valid base64; base64-encode it, or put plain text under stringData instead`);
+      throw new UserError(`${where}: data[${quoteName(key)}] is not valid base64; base64-encode it, or put plain text under stringData instead`);
     }
     values.set(key, bytes);
   }
   for (const [key, text] of Object.entries(secret.stringData ?? {})) values.set(key, Buffer.from(text, 'utf8'));
   for (const key of values.keys()) {
-    if (!SECRET_KEY.test(key)) {
-      throw new UserError(`${where}: "${key}" is not a valid Secret key; use only letters, digits, '-', '_' and '.'`);
+    const problem = secretKeyProblem(key);
+    if (problem !== undefined) {
+      throw new UserError(`${where}: ${describeKey(key)} ${problem}, so the API server would refuse it; use at most ${MAX_SECRET_KEY_LENGTH} letters, digits, '-', '_' and '.', not starting with '..'`);
     }
   }
   return values;
@@ -248,7 +262,15 @@ function unsealDeprecatedV1(sealed: SealedSecret, label: Buffer, options: Unseal
   } catch {
     throw new DecryptError('malformed', 'spec.data does not hold a JSON Secret');
   }
-  const inner = readSecret(doc, 'spec.data');
+  let inner: Secret;
+  try {
+    inner = readSecret(doc, 'spec.data');
+  } catch (error) {
+    // The message comes from shared/untrusted.ts and names only kinds and fields: it goes to the
+    // SealedSecret's status and Events, which anyone who can read SealedSecrets sees.
+    if (error instanceof UserError) throw new DecryptError('malformed', `the deprecated spec.data does not hold a Secret: ${error.message}`);
+    throw error;
+  }
   const data: StringMap = { ...inner.data };
   for (const [key, text] of Object.entries(inner.stringData ?? {})) data[key] = Buffer.from(text).toString('base64');
   const secret: Secret = { metadata: inner.metadata ?? {}, data };

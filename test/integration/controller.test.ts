@@ -3,7 +3,10 @@
  * clients: seal -> apply -> the Secret appears; scopes; managed/patch/unowned Secrets; deleted
  * Secrets recreated; status and events as Argo CD reads them; garbage collection.
  */
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hybridEncrypt } from '../../shared/crypto.ts';
+import { encryptionLabel } from '../../shared/scope.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
 import { startController, type ControllerProcess } from '../harness/controller.ts';
 import { apply, b64, getSealed, getSecret, kubectlJson, seal, synced, text } from './kube.ts';
@@ -129,6 +132,26 @@ describe('unsealing', () => {
     expect(synced(failed)?.message).toMatch(/Failed to unseal: .*illegal base64 data \(a\)/);
     await apply(cluster, await seal(secret('after-garbage', ns), cert));
     await eventually(() => getSecret(cluster, ns, 'after-garbage'));
+  });
+
+  it('a deprecated v1 spec.data whose plaintext is a JSON number: Synced=False and an Event, neither with the plaintext (issue 8)', async () => {
+    const publicKey = new X509Certificate(await (await fetch(cert)).text()).publicKey;
+    const blob = hybridEncrypt(publicKey, Buffer.from('31337424242'), encryptionLabel('strict', ns, 'v1-number'), randomBytes);
+    await apply(cluster, { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'v1-number', namespace: ns }, spec: { data: blob.toString('base64'), encryptedData: {} } });
+    const failed = await eventually(async () => {
+      const s = await getSealed(cluster, ns, 'v1-number');
+      expect(synced(s)?.status).toBe('False');
+      return s;
+    });
+    expect(synced(failed)?.message).toMatch(/^Failed to unseal: the deprecated spec.data does not hold a Secret: spec.data is not a Kubernetes object \(it is a number\)/);
+    const events = await eventually(async () => {
+      const list = await kubectlJson<{ items: { reason: string; message: string }[] }>(cluster, ['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=v1-number']);
+      expect(list.items.length).toBeGreaterThan(0);
+      return list.items;
+    });
+    expect(JSON.stringify(events)).not.toContain('31337424242');
+    expect(JSON.stringify(failed.status)).not.toContain('31337424242');
+    expect(controller.logs()).not.toContain('31337424242');
   });
 });
 
