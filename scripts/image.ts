@@ -25,7 +25,7 @@ import { homedir, tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { isRunning, logTail, startProcess, stopProcess, waitUntil } from './cluster/processes.ts';
+import { isPidAlive, isRunning, logTail, startProcess, stopProcess, waitUntil } from './cluster/processes.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
@@ -97,9 +97,35 @@ interface Docker {
   stop(): Promise<void>;
 }
 
+/**
+ * One dockerd per data root: a second one on the same root hangs on its boltdb lock. The lock is
+ * a file holding the owner's pid; a dead owner's lock is taken over.
+ */
+async function lockDockerRoot(base: string, log: (message: string) => void): Promise<() => void> {
+  const lock = join(base, 'lock');
+  const deadline = Date.now() + 900_000;
+  for (let waited = false; ; waited = true) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const owner = Number(readFileSync(lock, 'utf8').trim());
+    if (!Number.isInteger(owner) || owner <= 0 || !isPidAlive(owner)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another image build (pid ${owner}) holds ${lock} for too long`);
+    if (!waited) log(`waiting for another image build (pid ${owner}) to finish`);
+    await sleep(1_000);
+  }
+}
+
 async function startDocker(log: (message: string) => void): Promise<Docker> {
   const base = join(cacheRoot(), 'docker');
   mkdirSync(base, { recursive: true });
+  const unlock = await lockDockerRoot(base, log);
   const exec = mkdtempSync(join(tmpdir(), 'sst-dockerd-'));
   const socket = join(exec, 'docker.sock');
   const dockerd = startProcess('dockerd', '/usr/sbin/dockerd', [
@@ -113,6 +139,7 @@ async function startDocker(log: (message: string) => void): Promise<Docker> {
     await waitUntil('dockerd', 60_000, [dockerd], async () => (await docker(['version', '--format', '{{.Server.Version}}'])).trim() !== '');
   } catch (error) {
     await stopProcess(dockerd);
+    unlock();
     throw new Error(`${(error as Error).message}\n${logTail(dockerd)}`);
   }
   log(`dockerd ready (data root ${join(base, 'data')})`);
@@ -123,6 +150,7 @@ async function startDocker(log: (message: string) => void): Promise<Docker> {
       // dockerd leaves its managed containerd's mounts and sockets under the exec root.
       await sleep(200);
       rmSync(exec, { recursive: true, force: true });
+      unlock();
     },
   };
 }

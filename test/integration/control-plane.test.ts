@@ -17,7 +17,7 @@ import { repoRoot, startControlPlane, sweepStaleTempDirs, type ControlPlane } fr
 const cluster = useCluster();
 const core = cluster.kc.makeApiClient(CoreV1Api);
 const custom = cluster.kc.makeApiClient(CustomObjectsApi);
-const HARNESS = join(repoRoot(), 'test', 'harness', 'control-plane.ts');
+const HARNESS = join(repoRoot(), 'scripts', 'cluster', 'control-plane.ts');
 
 /** True while `pid` is a live process (a zombie counts as dead). */
 function isAlive(pid: number): boolean {

@@ -18,6 +18,8 @@ import { apply, getSecret, kubectlJson, seal, text, type SecretObject } from './
 const NS = 'kube-system';
 const NAME = 'sealed-secrets-controller';
 const KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
+/** A rollout on a loaded 2-core machine: new pods start (probes every 2 s), old ones stop. */
+const ROLLOUT_TEST_TIMEOUT_MS = 420_000;
 const CERT_PROXY = `/api/v1/namespaces/${NS}/services/http:${NAME}:http/proxy/v1/cert.pem`;
 
 interface Pod {
@@ -207,7 +209,7 @@ describe('the controller image on a kubelet node, installed with kubectl apply -
     const unsealedMs = Date.now() - startedAt;
     console.log(`[pods] failover: ${after.metadata.name} holds the Lease ${tookOverMs} ms after deleting ${before.metadata.name}; a new SealedSecret unsealed ${unsealedMs} ms after`);
     await rolloutStatus();
-  });
+  }, ROLLOUT_TEST_TIMEOUT_MS);
 
   it('keeps the certificate fetchable through the Service during kubectl rollout restart (zero failed fetches)', async () => {
     const failures: string[] = [];
@@ -234,7 +236,7 @@ describe('the controller image on a kubelet node, installed with kubectl apply -
     }
     expect(failures).toEqual([]);
     expect(fetched).toBeGreaterThan(10);
-  });
+  }, ROLLOUT_TEST_TIMEOUT_MS);
 
   it('keeps every key and Secret through a rolling update to a new image tag, and unseals SealedSecrets created meanwhile once', async () => {
     const keysBefore = (await keySecrets()).map((k) => `${k.metadata.name}/${k.metadata.uid}`).sort();
@@ -265,5 +267,5 @@ describe('the controller image on a kubelet node, installed with kubectl apply -
       const unsealedEvents = events.filter((e) => e.involvedObject.name === name && e.reason === 'Unsealed');
       expect(unsealedEvents.reduce((sum, e) => sum + (e.count ?? 1), 0), `Unsealed events of ${name}`).toBe(1);
     }
-  });
+  }, ROLLOUT_TEST_TIMEOUT_MS);
 });
