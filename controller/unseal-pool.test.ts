@@ -5,7 +5,7 @@ import { DecryptError } from '../shared/errors.ts';
 import { keyFingerprint } from '../shared/keys.ts';
 import { readSealedSecret } from '../shared/kube.ts';
 import { parseDocuments } from '../shared/manifest.ts';
-import { UnsupportedError } from '../shared/sealed-secret.ts';
+import { TemplateError } from '../shared/sealed-secret.ts';
 import { createUnsealPool } from './unseal-pool.ts';
 
 const sealed = (name: string) => readSealedSecret(parseDocuments(readFixture(name))[0], name);
@@ -26,8 +26,8 @@ describe('unseal pool', () => {
     renamed.metadata.name = 'other';
     await expect(pool.unseal(renamed, [])).rejects.toBeInstanceOf(DecryptError);
     const templated = sealed('upstream-strict.yaml');
-    templated.spec.template = { ...templated.spec.template, data: { x: '{{ .a }}' } };
-    await expect(pool.unseal(templated, [])).rejects.toBeInstanceOf(UnsupportedError);
+    templated.spec.template = { ...templated.spec.template, data: { x: '{{ .a' } };
+    await expect(pool.unseal(templated, [])).rejects.toBeInstanceOf(TemplateError);
   });
 
   it('HTTP work never delays unsealing: it runs on its own thread, behind which unseal work does not queue', async () => {

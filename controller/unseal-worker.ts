@@ -3,10 +3,11 @@
  * ~4 ms each for RSA-4096; running them here keeps the event loop free and uses every core. Each
  * thread holds its own copies of the keys: OpenSSL serialises work on one key object.
  */
-import type { KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { unsealSealedSecret } from '../shared/sealed-secret.ts';
+import { TemplateError, unsealSealedSecret, type UnsealOptions } from '../shared/sealed-secret.ts';
+import { renderTemplateData } from '../shared/template/index.ts';
 import { toWorkerError, type WorkerError } from './worker-errors.ts';
 
 export type WorkerRequest =
@@ -16,6 +17,18 @@ export type WorkerRequest =
 export type WorkerReply =
   | { id: number; ok: true; secret: Secret; keysUsed: string[] }
   | { id: number; ok: false; error: WorkerError };
+
+/**
+ * spec.template.data as upstream renders it, with the real clock and randomness (Sprig's now,
+ * randAlphaNum...). Upstream's message: each key's error, tagged with the key, joined by "; ".
+ */
+const renderTemplates: NonNullable<UnsealOptions['renderTemplates']> = ({ templateData, decrypted }) => {
+  const result = renderTemplateData({
+    templateData: { ...templateData }, decrypted: { ...decrypted }, now: new Date(), random: (n) => randomBytes(n), clock: () => performance.now(),
+  });
+  if (result.ok) return result.data;
+  throw new TemplateError(result.errors.map((e) => `${e.message} (${e.key})`).join('; '));
+};
 
 export function serve(port: MessagePort): void {
   let keys: { fingerprint: string; key: KeyObject }[] = [];
@@ -31,6 +44,7 @@ export function serve(port: MessagePort): void {
       const { secret, keysUsed } = unsealSealedSecret(request.sealed, {
         keys: ordered.map((k) => k.key),
         acceptDeprecatedV1Data: request.acceptDeprecatedV1Data,
+        renderTemplates,
       });
       reply = { id: request.id, ok: true, secret, keysUsed: keysUsed.map((i) => ordered[i]?.fingerprint ?? '') };
     } catch (error) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeKube } from '../test/fake-kube-client.ts';
 import { DecryptError } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { UnsupportedError } from '../shared/sealed-secret.ts';
+import { TemplateError, UnsupportedError } from '../shared/sealed-secret.ts';
 import { KubeApiError } from './kube-client.ts';
 import { silentLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -120,7 +120,8 @@ describe('one unseal pass', () => {
     ['no key fits (a key may be restored)', true, new DecryptError('no-key', 'no key could decrypt secret (a)')],
     ['tampered content', false, new DecryptError('tampered', 'message authentication failed')],
     ['malformed content', false, new DecryptError('malformed', 'ciphertext too short')],
-    ['unsupported content', false, new UnsupportedError('template.data is not supported yet')],
+    ['unsupported content', false, new UnsupportedError('using deprecated data field')],
+    ['a template that fails', false, new TemplateError('template: config:1: unclosed action (config)')],
     ['an unexpected failure', true, new Error('unseal thread exited with code 1')],
   ])('%s: retry %s, with a Warning Event and a False condition', async (_name, retry, error) => {
     const t = setUp({ outcome: () => error });

@@ -6,7 +6,7 @@
 import { apiPath, EVENTS, SEALED_SECRETS, SECRETS } from '../shared/api-path.ts';
 import { DecryptError, errorMessage } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { UnsupportedError } from '../shared/sealed-secret.ts';
+import { TemplateError, UnsupportedError } from '../shared/sealed-secret.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import type { Logger } from './log.ts';
 import { conditionLabels, type Metrics } from './metrics.ts';
@@ -188,8 +188,9 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
     } catch (error) {
       if (signal.aborted) return { retry: false };
       // No key fits: a key may be restored later, so retry. Malformed, tampered or unsupported
-      // content does not get better by waiting: only a new version of the SealedSecret helps.
-      const retry = error instanceof DecryptError ? error.failure === 'no-key' : !(error instanceof UnsupportedError);
+      // content, or a template that fails, does not get better by waiting: only a new version of
+      // the SealedSecret helps.
+      const retry = error instanceof DecryptError ? error.failure === 'no-key' : !(error instanceof UnsupportedError || error instanceof TemplateError);
       failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message: `Failed to unseal: ${errorMessage(error)}`, retry };
     }
     if (signal.aborted) return { retry: false };

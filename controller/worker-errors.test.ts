@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DecryptError, UserError } from '../shared/errors.ts';
-import { UnsupportedError } from '../shared/sealed-secret.ts';
+import { TemplateError, UnsupportedError } from '../shared/sealed-secret.ts';
 import { fromWorkerError, toWorkerError } from './worker-errors.ts';
 
 /** Through structured clone, as a worker message goes. */
@@ -13,9 +13,11 @@ describe('errors across the worker-thread boundary', () => {
       expect(back).toBeInstanceOf(DecryptError);
       expect(back).toMatchObject({ failure, message: `failed: ${failure}` });
     }
-    const unsupported = roundTrip(new UnsupportedError('template.data is not supported yet'));
+    const unsupported = roundTrip(new UnsupportedError('not supported'));
     expect(unsupported).toBeInstanceOf(UnsupportedError);
-    expect(unsupported.message).toBe('template.data is not supported yet');
+    expect(unsupported.message).toBe('not supported');
+    const template = roundTrip(new TemplateError('template: x:1: unclosed action (x)'));
+    expect([template instanceof TemplateError, template.message]).toEqual([true, 'template: x:1: unclosed action (x)']);
     const user = roundTrip(new UserError('bad input'));
     expect([user instanceof UserError, user instanceof DecryptError, user instanceof UnsupportedError, user.message]).toEqual([true, false, false, 'bad input']);
   });

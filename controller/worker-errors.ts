@@ -5,7 +5,7 @@
  * added here survives the trip in both directions.
  */
 import { DecryptError, UserError, type DecryptFailure } from '../shared/errors.ts';
-import { UnsupportedError } from '../shared/sealed-secret.ts';
+import { TemplateError, UnsupportedError } from '../shared/sealed-secret.ts';
 
 /** An error as a worker message carries it; kind 'internal' for anything not in the table. */
 export interface WorkerError {
@@ -22,10 +22,11 @@ interface Entry {
   readonly rebuild: (error: WorkerError) => Error;
 }
 
-/** Most specific first: a DecryptError and an UnsupportedError are UserErrors too. */
+/** Most specific first: DecryptError, UnsupportedError and TemplateError are UserErrors too. */
 const TABLE: readonly Entry[] = [
   { kind: 'decrypt', type: DecryptError, fields: (e) => ({ failure: (e as DecryptError).failure }), rebuild: (w) => new DecryptError(w.failure ?? 'malformed', w.message) },
   { kind: 'unsupported', type: UnsupportedError, rebuild: (w) => new UnsupportedError(w.message) },
+  { kind: 'template', type: TemplateError, rebuild: (w) => new TemplateError(w.message) },
   { kind: 'user', type: UserError, rebuild: (w) => new UserError(w.message) },
 ];
 

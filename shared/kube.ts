@@ -50,8 +50,8 @@ export interface SecretTemplate {
   metadata?: ObjectMeta | null;
   type?: string;
   immutable?: boolean;
-  /** Go text/template per key, rendered over the decrypted values (not supported yet). */
-  data?: StringMap | null;
+  /** Go text/template per key, rendered over the decrypted values; null omits the key. */
+  data?: Readonly<Record<string, string | null>> | null;
 }
 
 export interface SealedSecretCondition {
@@ -107,14 +107,16 @@ export function sortedMap<T>(map: Readonly<Record<string, T>>): Record<string, T
  * A map of strings read from untrusted input. Like Kubernetes' YAML decoder, a number or boolean
  * where a string belongs is taken as its text (`port: 8080` seals "8080") and null as "".
  */
-function readStringMap(value: unknown, where: string, hint: string): StringMap | undefined {
+function readStringMap(value: unknown, where: string, hint: string): StringMap | undefined;
+function readStringMap(value: unknown, where: string, hint: string, options: { keepNull: true }): Record<string, string | null> | undefined;
+function readStringMap(value: unknown, where: string, hint: string, options?: { keepNull: true }): Record<string, string | null> | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) throw new UserError(`${where} must be a map of strings${hint}`);
-  const result: StringMap = {};
+  const result: Record<string, string | null> = {};
   for (const [key, item] of Object.entries(value)) {
     if (typeof item === 'string') result[key] = item;
     else if (typeof item === 'number' || typeof item === 'boolean') result[key] = String(item);
-    else if (item === null) result[key] = '';
+    else if (item === null) result[key] = options?.keepNull ? null : '';
     else throw new UserError(`${where}[${quoteName(key)}] must be a string but is ${kindOf(item)}; quote the value${hint}`);
   }
   return result;
@@ -233,7 +235,7 @@ export function readSealedSecret(doc: unknown, where: string): SealedSecret {
     result.spec.template = {
       ...(template as SecretTemplate),
       metadata: readObjectMeta(template.metadata, `${where}: spec.template`),
-      data: readStringMap(template.data, `${where}: spec.template.data`, ''),
+      data: readStringMap(template.data, `${where}: spec.template.data`, '', { keepNull: true }),
     };
   }
   return result;

@@ -6,7 +6,7 @@ import { DecryptError, UserError } from './errors.ts';
 import { readSealedSecret, readSecret, type SealedSecret, type Secret } from './kube.ts';
 import { formatYaml, parseDocuments } from './manifest.ts';
 import { encryptionLabel, scopeOf, type Scope } from './scope.ts';
-import { sealRawValue, sealSecret, unsealSealedSecret, UnsupportedError, type SealOptions } from './sealed-secret.ts';
+import { sealRawValue, sealSecret, TemplateError, unsealSealedSecret, UnsupportedError, type SealOptions } from './sealed-secret.ts';
 
 const publicKey = sealingPublicKey();
 const keys = [sealingKey(), secondKey()];
@@ -112,12 +112,49 @@ describe('unseal output', () => {
     const { secret } = unsealSealedSecret(sealed, { keys });
     expect(secret).toMatchObject({ immutable: true, type: 'kubernetes.io/basic-auth', metadata: { name: 'renamed', namespace: 'demo' } });
   });
-  it('refuses template.data until it is supported', () => {
+  it('refuses template.data when no renderer is given (sealing code never loads the engine)', () => {
     const sealed = upstream('upstream-strict.yaml');
     sealed.spec.template!.data = { config: '{{ .password }}' };
     const error = thrown(() => unsealSealedSecret(sealed, { keys }));
     expect(error).toBeInstanceOf(UnsupportedError);
-    expect(error.message).toMatch(/^template.data is not supported yet/);
+    expect(error.message).toMatch(/^spec.template.data cannot be rendered here/);
+  });
+  it('renders template.data over every decrypted value, as base64 data of the Secret', () => {
+    const sealed = upstream('upstream-strict.yaml');
+    sealed.spec.template!.data = { config: 'x', password: 'ignored' };
+    const seen: unknown[] = [];
+    const { secret } = unsealSealedSecret(sealed, {
+      keys,
+      renderTemplates: ({ templateData, decrypted }) => {
+        seen.push({ templateData, names: Object.keys(decrypted).sort() });
+        return { ...decrypted, config: Buffer.from(`pw=${Buffer.from(decrypted.password!).toString()}`) };
+      },
+    });
+    expect(seen).toEqual([{ templateData: { config: 'x', password: 'ignored' }, names: Object.keys(sealed.spec.encryptedData).sort() }]);
+    expect(Buffer.from(secret.data!.config!, 'base64').toString()).toMatch(/^pw=/);
+    expect(Object.keys(secret.data!).sort()).toEqual([...Object.keys(sealed.spec.encryptedData), 'config'].sort());
+  });
+  it('with the real engine: plaintext template values in the context, encrypted wins, null omits, errors are TemplateErrors', async () => {
+    const { renderTemplateData } = await import('./template/index.ts');
+    const render: NonNullable<Parameters<typeof unsealSealedSecret>[1]['renderTemplates']> = ({ templateData, decrypted }) => {
+      const r = renderTemplateData({ templateData: { ...templateData }, decrypted: { ...decrypted }, now: new Date(0), random: (n) => Buffer.alloc(n) });
+      if (r.ok) return r.data;
+      throw new TemplateError(r.errors.map((e) => `${e.message} (${e.key})`).join('; '));
+    };
+    const sealed = upstream('upstream-strict.yaml');
+    const [first] = Object.keys(sealed.spec.encryptedData);
+    sealed.spec.template!.data = { host: 'db', dsn: `{{ .host }}:{{ index . "${first}" | len }}`, [first!]: 'loses', gone: null };
+    const { secret } = unsealSealedSecret(sealed, { keys, renderTemplates: render });
+    const plain = unsealSealedSecret(upstream('upstream-strict.yaml'), { keys }).secret.data!;
+    expect(secret.data![first!]).toBe(plain[first!]);
+    expect(Buffer.from(secret.data!.dsn!, 'base64').toString()).toBe(`db:${Buffer.from(plain[first!]!, 'base64').length}`);
+    expect(secret.data!.host).toBe(Buffer.from('db').toString('base64'));
+    expect(secret.data).not.toHaveProperty('gone');
+    sealed.spec.template!.data = { broken: '{{ .host' };
+    const error = thrown(() => unsealSealedSecret(sealed, { keys, renderTemplates: render }));
+    expect(error).toBeInstanceOf(TemplateError);
+    expect(error.message).toMatch(/^template: broken:1: .*\(broken\)$/);
+    for (const value of Object.values(plain)) expect(error.message).not.toContain(Buffer.from(value, 'base64').toString());
   });
   it('opens the deprecated single-blob spec.data only when asked to', () => {
     const inner = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'old' }, data: { a: 'YQ==' }, type: 'Opaque' };

@@ -170,6 +170,13 @@ export interface UnsealOptions {
   readonly keys: readonly KeyObject[];
   /** Accept the pre-0.9 single-blob `spec.data` (the controller does by default, kubeseal does not). */
   readonly acceptDeprecatedV1Data?: boolean;
+  /**
+   * Renders spec.template.data over the decrypted values (shared/template's renderTemplateData
+   * with a clock and a random source) and returns the Secret's data; throws a TemplateError.
+   * Injected rather than imported so that sealing never loads the template engine. Without it, a
+   * SealedSecret with template.data is refused (UnsupportedError).
+   */
+  readonly renderTemplates?: (input: { templateData: Readonly<Record<string, string | null>>; decrypted: Readonly<Record<string, Uint8Array>> }) => Record<string, Uint8Array>;
 }
 
 export interface Unsealed {
@@ -183,6 +190,17 @@ export class UnsupportedError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'UnsupportedError';
+  }
+}
+
+/**
+ * spec.template.data failed to render (parse, execution or a limit). Not retried: the same
+ * SealedSecret renders the same way. The message has Go's shape and never quotes a value.
+ */
+export class TemplateError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateError';
   }
 }
 
@@ -209,8 +227,9 @@ export function labelOf(sealed: SealedSecret): Buffer {
  */
 export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions): Unsealed {
   const template = sealed.spec.template ?? {};
-  if (template.data && Object.keys(template.data).length > 0) {
-    throw new UnsupportedError('template.data is not supported yet: this controller cannot render spec.template.data; move those values into encryptedData');
+  const templateData = template.data && Object.keys(template.data).length > 0 ? template.data : undefined;
+  if (templateData && !options.renderTemplates) {
+    throw new UnsupportedError('spec.template.data cannot be rendered here; unseal it with the controller');
   }
   const label = labelOf(sealed);
   const used = new Set<number>();
@@ -219,6 +238,7 @@ export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions)
     secret = unsealDeprecatedV1(sealed, label, options, used);
   } else {
     const data: StringMap = {};
+    const decrypted: Record<string, Uint8Array> = {};
     const failures: { key: string; error: DecryptError }[] = [];
     // All values of a SealedSecret are almost always sealed with the same key: once one opens,
     // try that key first for the rest, so a SealedSecret costs K + m - 1 RSA operations at worst.
@@ -232,12 +252,19 @@ export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions)
         order = [keyIndex, ...order.filter((i) => i !== keyIndex)];
         used.add(keyIndex);
         data[key] = encodeBase64(opened.plaintext);
+        decrypted[key] = opened.plaintext;
       } catch (error) {
         if (!(error instanceof DecryptError)) throw error;
         failures.push({ key, error });
       }
     }
     if (failures.length > 0) throw combine(failures);
+    if (templateData && options.renderTemplates) {
+      // Upstream's order: every value decrypted first, then the templates over all of them.
+      const rendered = options.renderTemplates({ templateData, decrypted });
+      for (const key of Object.keys(data)) delete data[key];
+      for (const [key, bytes] of Object.entries(rendered)) data[key] = encodeBase64(bytes);
+    }
     secret = { metadata: structuredClone(template.metadata ?? {}), data };
     if (template.type) secret.type = template.type;
     if (template.immutable !== undefined && template.immutable !== null) secret.immutable = template.immutable;

@@ -111,15 +111,39 @@ describe('unsealing', () => {
     expect(text((await eventually(() => getSecret(cluster, ns, 'linode'))).data?.token)).toBe('from linode ✓');
   });
 
-  it('refuses spec.template.data with Synced=False instead of ignoring it', async () => {
+  it('renders spec.template.data as upstream: plaintext parts, Sprig, encrypted wins, null omits', async () => {
     const sealedYaml = await seal(secret('templated', ns), cert);
-    await apply(cluster, sealedYaml.replace('  template:\n', '  template:\n    data:\n      config: "user={{ .username }}"\n'));
+    const templated = sealedYaml.replace('  template:\n', [
+      '  template:',
+      '    data:',
+      '      host: db.internal',
+      '      dsn: "postgres://{{ .username }}:{{ .password | urlquery }}@{{ .host }}/{{ .username | upper }}"',
+      '      username: "loses to the encrypted value"',
+      '      password: null',
+      '',
+    ].join('\n'));
+    // kubectl create, not apply: client-side apply drops null values from what it sends.
+    const created0 = await cluster.kubectl(['create', '-f', '-'], { input: templated });
+    expect([created0.code, created0.stderr]).toEqual([0, '']);
+    const created = await eventually(() => getSecret(cluster, ns, 'templated'));
+    expect(Object.keys(created.data ?? {}).sort()).toEqual(['dsn', 'host', 'username']);
+    expect(text(created.data?.dsn)).toBe('postgres://admin:s3cr3t@db.internal/ADMIN');
+    expect(text(created.data?.username)).toBe('admin');
+    expect(synced(await getSealed(cluster, ns, 'templated'))?.status).toBe('True');
+  });
+
+  it('a template that fails: Synced=False with Go\'s message, no Secret, no value in the message', async () => {
+    const sealedYaml = await seal(secret('bad-template', ns), cert);
+    await apply(cluster, sealedYaml.replace('  template:\n', '  template:\n    data:\n      config: "{{ .password | fail }}"\n'));
     const failed = await eventually(async () => {
-      const s = await getSealed(cluster, ns, 'templated');
+      const s = await getSealed(cluster, ns, 'bad-template');
       expect(synced(s)?.status).toBe('False');
       return s;
     });
-    expect(synced(failed)?.message).toMatch(/template.data is not supported yet/);
+    expect(synced(failed)?.message).toMatch(/^Failed to unseal: template: config:1:\d+: executing "config" .*\(config\)$/);
+    expect(synced(failed)?.message).not.toContain('s3cr3t');
+    const { code } = await cluster.kubectl(['get', 'secret', 'bad-template', '-n', ns]);
+    expect(code).not.toBe(0);
   });
 
   it('keeps going after a malformed SealedSecret', async () => {
