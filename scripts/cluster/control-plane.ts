@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { freePort, isPidAlive, isRunning, logTail, ownDir, releaseDir, startProcess, stopProcess, waitUntil, type Managed } from './processes.ts';
+import { freePort, isPidAlive, isRunning, logTail, ownDir, releaseDir, startProcess, stepTimer, stopProcess, waitUntil, type Managed } from './processes.ts';
 import { createCertificateAuthority, issueCertificate, writeKubeconfig, type CertificateAndKey } from './pki.ts';
 
 /** The repository's crds/ directory. */
@@ -318,13 +318,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   mkdirSync(pkiDir);
   mkdirSync(logDir);
 
-  const timings: Record<string, number> = {};
-  let stepStart = Date.now();
-  const stepDone = (step: string) => {
-    timings[step] = Date.now() - stepStart;
-    stepStart = Date.now();
-    log(`${step} ready after ${(timings[step] / 1000).toFixed(1)} s`);
-  };
+  const { timings, done: stepDone } = stepTimer(log);
 
   let etcd: Managed | null = null;
   let apiServer: Managed | null = null;

@@ -32,7 +32,7 @@ import { stringify } from 'yaml';
 import { ensureImages, type BuiltImages } from '../image.ts';
 import { clusterClient, startControlPlane, type ClusterClient, type ControlPlane } from './control-plane.ts';
 import { createNetns, type Forwarder, type Netns } from './netns.ts';
-import { isRunning, logTail, startProcess, stopProcess, waitUntil, type Managed } from './processes.ts';
+import { isRunning, logTail, startProcess, stepTimer, stopProcess, waitUntil, type Managed } from './processes.ts';
 import { writeKubeconfig, issueCertificate } from './pki.ts';
 
 export interface NodeClusterOptions {
@@ -221,13 +221,7 @@ function moveToCgroup(pid: number, cgroup: string): void {
 export async function startNodeCluster(options: NodeClusterOptions): Promise<NodeCluster> {
   const log = options.log ?? (() => {});
   const startedAt = Date.now();
-  const timings: Record<string, number> = {};
-  let stepStart = Date.now();
-  const stepDone = (step: string) => {
-    timings[step] = Date.now() - stepStart;
-    stepStart = Date.now();
-    log(`${step} ready after ${(timings[step] / 1000).toFixed(1)} s`);
-  };
+  const { timings, done: stepDone } = stepTimer(log);
   const images = options.images ?? (await ensureImages({ log }));
   stepDone('images');
 

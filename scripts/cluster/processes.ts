@@ -206,3 +206,20 @@ export function commandLineOf(pid: number): string[] | null {
     return null;
   }
 }
+
+/**
+ * Times the steps of a start-up: `done(step)` records how long the step took since the previous
+ * one (or since creation) in `timings` and logs it.
+ */
+export function stepTimer(log: (line: string) => void): { timings: Record<string, number>; done: (step: string) => void } {
+  const timings: Record<string, number> = {};
+  let stepStart = Date.now();
+  return {
+    timings,
+    done: (step) => {
+      timings[step] = Date.now() - stepStart;
+      stepStart = Date.now();
+      log(`${step} ready after ${(timings[step] / 1000).toFixed(1)} s`);
+    },
+  };
+}
