@@ -18,6 +18,7 @@ describe('controller configuration', () => {
       labelSelector: '',
       rateLimit: 2,
       rateLimitBurst: 2,
+      metricsOmitSecretLabels: false,
       trustedProxyHops: 1,
       rateLimitRsaOps: 100,
       maxRequestRsaOps: 1000,

@@ -30,6 +30,8 @@ export interface ControllerConfig {
   readonly labelSelector: string;
   readonly rateLimit: number;
   readonly rateLimitBurst: number;
+  /** --metrics-omit-secret-labels: no condition_info series (they name every SealedSecret). */
+  readonly metricsOmitSecretLabels: boolean;
   /** Proxies that append to X-Forwarded-For in front of the HTTP API; the rate limits key on the address that many hops back. */
   readonly trustedProxyHops: number;
   /** RSA private operations /v1/verify and /v1/rotate may spend per second (all clients) and per request. */
@@ -84,6 +86,7 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--label-selector <selector>', kind: 'string', default: '', help: 'Label selector which can be used to filter sealed secrets.' },
   { flags: '--rate-limit <n>', kind: 'string', default: '2', help: 'Number of allowed sustained request per second for the decrypting endpoints (/v1/verify, /v1/rotate)' },
   { flags: '--rate-limit-burst <n>', kind: 'string', default: '2', help: 'Number of requests allowed to exceed the rate limit per second for the decrypting endpoints' },
+  { flags: '--metrics-omit-secret-labels', kind: 'bool', default: false, help: 'Do not export sealed_secrets_controller_condition_info, so the metrics endpoint does not list SealedSecret namespaces and names.' },
   { flags: '--rate-limit-rsa-ops <n>', kind: 'string', default: '100', help: 'RSA private operations per second the decrypting endpoints may spend, all clients together (a request is charged its values times the sealing keys). They run on a thread of their own, so unsealing keeps its threads.' },
   { flags: '--max-request-rsa-ops <n>', kind: 'string', default: '1000', help: 'Most RSA private operations one request to the decrypting endpoints may need (values times sealing keys); larger requests get 413.' },
   { flags: '--trusted-proxy-hops <n>', kind: 'string', default: '1', help: 'Proxies in front of the HTTP API that append the caller\'s address to X-Forwarded-For (1: the API server\'s service proxy). The rate limits key on the address that many hops back from the peer; 0 keys on the peer address and ignores the header.' },
@@ -211,6 +214,7 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     labelSelector: s('labelSelector'),
     rateLimit: number(s('rateLimit'), '--rate-limit'),
     rateLimitBurst: integer(s('rateLimitBurst'), '--rate-limit-burst', 1),
+    metricsOmitSecretLabels: b('metricsOmitSecretLabels'),
     trustedProxyHops: integer(s('trustedProxyHops'), '--trusted-proxy-hops', 0),
     rateLimitRsaOps: number(s('rateLimitRsaOps'), '--rate-limit-rsa-ops'),
     maxRequestRsaOps: integer(s('maxRequestRsaOps'), '--max-request-rsa-ops', 1),

@@ -25,7 +25,16 @@ export interface Metrics {
   readonly informerLists: Counter<'resource'>;
 }
 
-export function createMetrics(version: string): Metrics {
+export interface MetricsOptions {
+  /**
+   * --metrics-omit-secret-labels (upstream v0.39, #1972): condition_info is not exported, so the
+   * unauthenticated metrics port does not list SealedSecret namespaces and names. The gauge still
+   * exists (callers set and remove series as always) but belongs to no registry.
+   */
+  readonly omitSecretLabels?: boolean;
+}
+
+export function createMetrics(version: string, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const buildInfo = new Gauge({ name: `${NS}_build_info`, help: 'Build information.', labelNames: ['revision'], registers: [registry] });
@@ -38,7 +47,7 @@ export function createMetrics(version: string): Metrics {
       name: `${NS}_condition_info`,
       help: 'Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)',
       labelNames: ['namespace', 'name', 'condition', 'ss_app_kubernetes_io_instance'],
-      registers: [registry],
+      registers: options.omitSecretLabels ? [] : [registry],
     }),
     httpRequests: new Counter({ name: `${NS}_http_requests_total`, help: 'Total number of HTTP requests by path, code and method', labelNames: ['path', 'code', 'method'], registers: [registry] }),
     httpDuration: new Histogram({ name: `${NS}_http_request_duration_seconds`, help: 'HTTP request duration in seconds', labelNames: ['path', 'method'], registers: [registry] }),

@@ -36,7 +36,7 @@ export interface RunOptions {
 
 export async function runController(options: RunOptions): Promise<void> {
   const { config, log, signal } = options;
-  const metrics = createMetrics(options.version);
+  const metrics = createMetrics(options.version, { omitSecretLabels: config.metricsOmitSecretLabels });
   const kubeConfig = loadKubeConfig(config.kubeconfig || undefined, options.env);
   const client = createKubeClient(kubeConfig, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
   const now = () => new Date();

@@ -283,3 +283,22 @@ describe('what users can see', () => {
     expect(controller.logs()).not.toMatch(/s3cr3t|from linode|PRIVATE KEY/);
   });
 });
+
+describe('--metrics-omit-secret-labels (upstream v0.39, #1972)', () => {
+  it('unseals as usual but exports no condition_info series, so the metrics never name a SealedSecret', async () => {
+    const home2 = await cluster.createNamespace('ctl-omit-home');
+    const app2 = await cluster.createNamespace('ctl-omit-app');
+    const quiet = await startController({ kubeconfigPath: cluster.kubeconfigPath, namespace: home2, watch: [app2], args: ['--metrics-omit-secret-labels', '--key-size', '2048'] });
+    try {
+      await quiet.waitForLog(/new sealing key generated/);
+      await apply(cluster, await seal(secret('inventory-name', app2), `${quiet.http}/v1/cert.pem`));
+      await eventually(async () => expect(synced(await getSealed(cluster, app2, 'inventory-name'))?.status).toBe('True'));
+      const metrics = await (await fetch(`${quiet.metrics}/metrics`)).text();
+      expect(metrics).toMatch(/^sealed_secrets_controller_unseal_requests_total [1-9]\d*/m);
+      expect(metrics).not.toMatch(/condition_info/);
+      expect(metrics).not.toContain('inventory-name');
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
