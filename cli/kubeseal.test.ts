@@ -356,6 +356,41 @@ describe('--recovery-unseal', () => {
     expectCleanError(await runKubeseal(['--recovery-unseal', '--recovery-private-key', CERT], { stdin: sealed }), /secret must contain a 'tls.key' key|holds no key/);
     expectCleanError(await runKubeseal(['--recovery-unseal'], { stdin: sealed }), /--recovery-unseal needs --recovery-private-key/, 2);
   });
+
+  // spec.template.data rendered offline by the controller's renderer (shared/template/unseal-renderer.ts).
+  const withTemplate = (lines: string[]) => sealed.replace('  template:\n', ['  template:', '    data:', ...lines.map((l) => `      ${l}`), ''].join('\n'));
+  it('renders spec.template.data as the controller does: plaintext parts in the context, encrypted wins, null omits', async () => {
+    const input = withTemplate([
+      `dsn: "postgres://{{ .username }}:{{ .password | urlquery }}@{{ .host }}/app"`,
+      'host: db.internal',
+      `username: "{{ .username | upper }}"`,
+      `quoted: '{{ printf "%q" .blob }}'`,
+      'blob: null',
+    ]);
+    const result = await runKubeseal(['--recovery-unseal', '--recovery-private-key', KEY, '-o', 'json'], { stdin: input });
+    expect(result.stderr.toString()).toBe('');
+    const data = (JSON.parse(result.stdout.toString()) as { data: Record<string, string> }).data;
+    const values = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    expect(values).toEqual({
+      dsn: 'postgres://admin:s3cr3t%3A+with+%3Chtml%3E+%26+unicode+%E2%9C%93@db.internal/app',
+      host: 'db.internal',
+      password: 's3cr3t: with <html> & unicode \u2713',
+      quoted: '"\\x00\\xff binary"',
+      username: 'admin',
+    });
+    expect(Object.keys(data)).toEqual(['dsn', 'host', 'password', 'quoted', 'username']);
+  });
+  it.each([
+    ['a parse error', `bad: "{{ .password "`, /cannot unseal SealedSecret demo\/db-creds: template: bad:1: .*\(bad\)$/],
+    ['an execution error', `bad: "{{ index .password 99 }}"`, /cannot unseal SealedSecret demo\/db-creds: template: bad:1:\d+: executing "bad" at .*\(bad\)$/],
+    ['a hostile template (the controller\'s limits)', `bad: "{{ range until 100000000 }}{{ $.password }}{{ end }}"`, /cannot unseal SealedSecret demo\/db-creds: template: bad: template rendering exceeded 1000000 steps \(bad\)$/],
+  ])('refuses %s in template.data: one line, no value in it, no output file', async (_, line, message) => {
+    const out = file('recovered-template.yaml');
+    const result = await runKubeseal(['--recovery-unseal', '--recovery-private-key', KEY, '-w', out], { stdin: withTemplate([line]) });
+    expectCleanError(result, message);
+    expect(result.stderr.toString()).not.toMatch(/s3cr3t|admin/);
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 describe('bad input: one line, non-zero exit, no stack, no output file', () => {

@@ -10,7 +10,7 @@ import { isObject, readSealedSecret } from '../shared/kube.ts';
 import { privateKeyOfSecret } from '../shared/key-secret.ts';
 import { pemBlocks, parsePrivateKey } from '../shared/keys.ts';
 import { decodeManifest, formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
-import { unsealSealedSecret } from '../shared/sealed-secret.ts';
+import { TemplateError, unsealSealedSecret } from '../shared/sealed-secret.ts';
 
 /** The private keys in one --recovery-private-key file. */
 export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
@@ -28,21 +28,33 @@ export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
   });
 }
 
+/** What rendering spec.template.data needs from the shell (cli/io.ts): Sprig's clock and randomness. */
+export interface RecoverOptions {
+  readonly now: () => Date;
+  readonly random: (n: number) => Uint8Array;
+}
+
 /** Unseal every SealedSecret of `input` with `keys` and print the Secrets. */
-export function recover(input: Buffer, keys: readonly KeyObject[], format: OutputFormat): string {
+export async function recover(input: Buffer, keys: readonly KeyObject[], format: OutputFormat, options: RecoverOptions): Promise<string> {
   const docs = parseDocuments(input, 'input');
   if (docs.length === 0) throw new UserError('no SealedSecret found in the input; pass a SealedSecret manifest on stdin or with -f');
-  return docs
-    .map((doc, index) => {
-      const sealed = readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input');
+  const sealedSecrets = docs.map((doc, index) => readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input'));
+  // The template engine loads only when some SealedSecret has template.data; then it renders as
+  // the controller does (the same renderer, limits and messages).
+  const renderTemplates = sealedSecrets.some((s) => Object.keys(s.spec.template?.data ?? {}).length > 0)
+    ? (await import('../shared/template/unseal-renderer.ts')).templateRenderer({ ...options, clock: () => performance.now() })
+    : undefined;
+  return sealedSecrets
+    .map((sealed) => {
       const name = `${sealed.metadata.namespace ?? ''}/${sealed.metadata.name ?? ''}`;
       try {
         // Disaster recovery should open everything the controller could, old v1 blobs included.
-        return formatManifest(unsealSealedSecret(sealed, { keys, acceptDeprecatedV1Data: true }).secret, format);
+        return formatManifest(unsealSealedSecret(sealed, { keys, acceptDeprecatedV1Data: true, ...(renderTemplates ? { renderTemplates } : {}) }).secret, format);
       } catch (error) {
         if (error instanceof DecryptError) {
           throw new DecryptError(error.failure, `cannot unseal SealedSecret ${name}: ${error.message}${error.failure === 'no-key' ? '; pass the key that sealed it, and check the SealedSecret was not renamed or moved' : ''}`);
         }
+        if (error instanceof TemplateError) throw new TemplateError(`cannot unseal SealedSecret ${name}: ${error.message}`);
         throw error;
       }
     })

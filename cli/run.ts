@@ -64,7 +64,7 @@ export async function run(options: CliOptions, context: RunContext): Promise<voi
   if (options.recoveryUnseal) {
     const { readRecoveryKeys, recover } = await import('./recover.ts');
     const keys = options.recoveryPrivateKey.flatMap((file) => readRecoveryKeys(io.readFile(file, '--recovery-private-key'), file));
-    write(recover(await readInput(), keys, format), true);
+    write(await recover(await readInput(), keys, format, { now: () => io.now(), random: (n) => io.random(n) }), true);
     return;
   }
   if (options.recoveryPrivateKey.length > 0 && io.stderrIsTty) {

@@ -6,8 +6,8 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { TemplateError, unsealSealedSecret, type UnsealOptions } from '../shared/sealed-secret.ts';
-import { renderTemplateData } from '../shared/template/index.ts';
+import { unsealSealedSecret } from '../shared/sealed-secret.ts';
+import { templateRenderer } from '../shared/template/unseal-renderer.ts';
 import { toWorkerError, type WorkerError } from './worker-errors.ts';
 
 export type WorkerRequest =
@@ -18,17 +18,8 @@ export type WorkerReply =
   | { id: number; ok: true; secret: Secret; keysUsed: string[] }
   | { id: number; ok: false; error: WorkerError };
 
-/**
- * spec.template.data as upstream renders it, with the real clock and randomness (Sprig's now,
- * randAlphaNum...). Upstream's message: each key's error, tagged with the key, joined by "; ".
- */
-const renderTemplates: NonNullable<UnsealOptions['renderTemplates']> = ({ templateData, decrypted }) => {
-  const result = renderTemplateData({
-    templateData: { ...templateData }, decrypted: { ...decrypted }, now: new Date(), random: (n) => randomBytes(n), clock: () => performance.now(),
-  });
-  if (result.ok) return result.data;
-  throw new TemplateError(result.errors.map((e) => `${e.message} (${e.key})`).join('; '));
-};
+/** spec.template.data as upstream renders it, with the real clock and randomness (Sprig's now, randAlphaNum...). */
+const renderTemplates = templateRenderer({ now: () => new Date(), random: (n) => randomBytes(n), clock: () => performance.now() });
 
 export function serve(port: MessagePort): void {
   let keys: { fingerprint: string; key: KeyObject }[] = [];
