@@ -26,7 +26,7 @@ export { FuncError };
 
 /** Parameter types of template functions, named as Go names them in its errors. */
 export type ParamType =
-  | 'interface {}' | 'reflect.Value' | 'string' | 'int' | 'int64' | 'float64' | 'bool' | 'uint8'
+  | 'interface {}' | 'reflect.Value' | 'string' | 'int' | 'int64' | 'float64' | 'bool' | 'uint8' | 'uint32'
   | '[]interface {}' | '[]string' | 'map[string]interface {}' | 'time.Time';
 
 export interface GoFunc {
@@ -433,6 +433,10 @@ export function execute(
         return errorf(`expected integer; found ${n.text}`);
       case 'uint8':
         if (n.type === 'number' && n.num.isUint && n.num.int < 256n) return new GoInt('uint8', n.num.int);
+        return errorf(`expected unsigned integer; found ${n.text}`);
+      case 'uint32':
+        // reflect's SetUint keeps the low 32 bits of a larger constant, as Go does here.
+        if (n.type === 'number' && n.num.isUint) return new GoInt('uint32', n.num.int & 0xffffffffn);
         return errorf(`expected unsigned integer; found ${n.text}`);
       case 'string':
         if (n.type === 'string') return n.value;

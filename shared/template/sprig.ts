@@ -5,6 +5,7 @@
 // that names the problem, never an argument's value. Time and randomness come from the options.
 import { createHash } from 'node:crypto';
 import { FuncError } from './exec.ts';
+import { bcryptHash, decryptAES, derivePassword, encryptAES, htpasswd } from './sprig-crypto.ts';
 import { ZERO_TIME } from './methods.ts';
 import type { ExecContext, FuncMap, GoFunc, ParamType } from './exec.ts';
 import { compareGoStrings, formatFloat, formatValue, quote, sprintf } from './fmt.ts';
@@ -27,6 +28,10 @@ const S: ParamType = 'string';
 const I: ParamType = 'int';
 const M: ParamType = 'map[string]interface {}';
 const T: ParamType = 'time.Time';
+
+/** Steps charged for one bcrypt (cost 10) and one scrypt (N=32768): about 1/20 of the budget. */
+const BCRYPT_STEPS = 50_000;
+const SCRYPT_STEPS = 50_000;
 
 const f = (params: ParamType[], fn: GoFunc['fn'], variadic?: ParamType): GoFunc => ({ params, fn, variadic });
 const str = (v: AnyValue | undefined): string => v as string;
@@ -926,7 +931,8 @@ function b32dec(s: string): string {
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** base64.StdEncoding.DecodeString, ported from encoding/base64's decodeQuantum (not strict). */
-function b64dec(src: string): string {
+/** Go's base64.StdEncoding.DecodeString: the bytes decoded before any error, and the error. */
+export function b64decodeGo(src: string): { out: string; error?: string } {
   let out = '';
   let si = 0;
   const err = (n: number): string => `illegal base64 data at input byte ${n}`;
@@ -937,8 +943,8 @@ function b64dec(src: string): string {
     let trailing = -1;
     for (; j < 4; j++) {
       if (si === src.length) {
-        if (j === 0) return out;
-        return err(si - j);
+        if (j === 0) return { out };
+        return { out, error: err(si - j) };
       }
       const ch = src[si]!;
       si++;
@@ -951,12 +957,12 @@ function b64dec(src: string): string {
         j--;
         continue;
       }
-      if (ch !== '=') return err(si - 1);
-      if (j === 0 || j === 1) return err(si - 1);
+      if (ch !== '=') return { out, error: err(si - 1) };
+      if (j === 0 || j === 1) return { out, error: err(si - 1) };
       if (j === 2) {
         while (si < src.length && (src[si] === '\n' || src[si] === '\r')) si++;
-        if (si === src.length) return err(src.length);
-        if (src[si] !== '=') return err(si - 1);
+        if (si === src.length) return { out, error: err(src.length) };
+        if (src[si] !== '=') return { out, error: err(si - 1) };
         si++;
       }
       while (si < src.length && (src[si] === '\n' || src[si] === '\r')) si++;
@@ -969,10 +975,16 @@ function b64dec(src: string): string {
     if (dlen === 4) out += String.fromCharCode(...bytes);
     else if (dlen === 3) out += String.fromCharCode(bytes[0]!, bytes[1]!);
     else if (dlen === 2) out += String.fromCharCode(bytes[0]!);
-    if (trailing >= 0) return err(trailing);
-    if (dlen < 4) return out;
+    if (trailing >= 0) return { out, error: err(trailing) };
+    if (dlen < 4) return { out };
   }
-  return out;
+  return { out };
+}
+
+/** Sprig's b64dec: the decoded bytes, or the error's text as the result. */
+function b64dec(src: string): string {
+  const r = b64decodeGo(src);
+  return r.error ?? r.out;
 }
 
 function b64enc(s: string): string {
@@ -1934,10 +1946,12 @@ export function sprigFuncs(opts: SprigOptions): FuncMap {
     mustChunk: f([I, A], ([sz, l]) => chunk(num(sz!), listItems(l!, 'chunk'))),
 
     // crypto
-    bcrypt: notSupported('bcrypt', [S]),
-    htpasswd: notSupported('htpasswd', [S, S]),
+    // bcrypt (cost 10) and scrypt take ~50-100 ms each: charged so that one SealedSecret can
+    // afford about twenty of them within the step budget.
+    bcrypt: f([S], ([s], ctx) => (ctx.charge(BCRYPT_STEPS), bcryptHash(str(s), opts.random))),
+    htpasswd: f([S, S], ([u, p], ctx) => (ctx.charge(BCRYPT_STEPS), htpasswd(str(u), str(p), opts.random))),
     genPrivateKey: notSupported('genPrivateKey', [S]),
-    derivePassword: notSupported('derivePassword', ['uint8' as ParamType, S, S, S, S]),
+    derivePassword: f(['uint32', S, S, S, S], ([c, t, p, u, site], ctx) => (ctx.charge(SCRYPT_STEPS), derivePassword(num(c), str(t), str(p), str(u), str(site)))),
     buildCustomCert: notSupported('buildCustomCert', [S, S]),
     genCA: notSupported('genCA', [S, I]),
     genCAWithKey: notSupported('genCAWithKey', [S, I, S]),
@@ -1945,8 +1959,8 @@ export function sprigFuncs(opts: SprigOptions): FuncMap {
     genSelfSignedCertWithKey: notSupported('genSelfSignedCertWithKey', [S, '[]interface {}', '[]interface {}', I, S]),
     genSignedCert: notSupported('genSignedCert', [S, '[]interface {}', '[]interface {}', I, A]),
     genSignedCertWithKey: notSupported('genSignedCertWithKey', [S, '[]interface {}', '[]interface {}', I, A, S]),
-    encryptAES: notSupported('encryptAES', [S, S]),
-    decryptAES: notSupported('decryptAES', [S, S]),
+    encryptAES: f([S, S], ([p, t], ctx) => (sized(ctx, (str(t).length * 4) / 3 + 48), encryptAES(str(p), str(t), opts.random))),
+    decryptAES: f([S, S], ([p, t], ctx) => (sized(ctx, str(t).length), decryptAES(str(p), str(t), b64decodeGo))),
     randBytes: f([I], ([c], ctx) => {
       const n = num(c!);
       if (n < 0) throw new FuncError('runtime error: makeslice: len out of range');

@@ -10,7 +10,7 @@
 export const MISSING: unique symbol = Symbol('no value');
 export type Missing = typeof MISSING;
 
-export type IntType = 'int' | 'int64' | 'int32' | 'uint8' | 'uint' | 'uint64';
+export type IntType = 'int' | 'int64' | 'int32' | 'uint8' | 'uint32' | 'uint' | 'uint64';
 
 export class GoInt {
   readonly t: IntType;
