@@ -5,7 +5,7 @@
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/../test/template-oracle" && pwd)"
 CACHE_ROOT="${SEALED_SECRETS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-ts}"
-hash="$(cat "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go" | sha256sum | cut -c1-16)"
+hash="$(cat "$SRC/go.mod" "$SRC/go.sum" "$SRC"/*.go | sha256sum | cut -c1-16)"
 OUT="$CACHE_ROOT/bin/template-oracle-sprig-v3.3.0-$hash"
 if [[ -x "$OUT" ]]; then echo "$OUT"; exit 0; fi
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi

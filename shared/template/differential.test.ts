@@ -1,6 +1,8 @@
 // Differential proof: our engine against upstream's (Go text/template + Sprig v3.3.0, built from the
 // Go module proxy by scripts/template-oracle-build.sh and cached). Every case must give the same
 // bytes, or fail in the same keys with the same class (parse vs execution error).
+import { randomBytes } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { oracleBinary, runOracle } from '../../test/template-oracle/oracle.ts';
@@ -88,6 +90,59 @@ const docCases: OracleCase[] = [
   { templates: { bad: '{{ index .x 3 }}' }, decrypted: { x: enc('ab') } },
   { templates: { ok: 'plain text, no actions' }, decrypted: {} },
 ];
+
+// ---- Sprig's crypto helpers -------------------------------------------------------------------
+
+/** What our engine renders for one key, with the given random source (must succeed). */
+function ours(template: string, decrypted: Record<string, Uint8Array>, random: (n: number) => Uint8Array): Uint8Array {
+  const r = renderTemplateData({ templateData: { k: template }, decrypted, now: NOW, random });
+  if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('; '));
+  return r.data.k!;
+}
+
+const counting = (): ((n: number) => Uint8Array) => {
+  let next = 0;
+  return (n) => Uint8Array.from({ length: n }, () => next++ & 255);
+};
+
+/** Deterministic ones (derivePassword, decryptAES of fixed ciphertexts, Sprig's failure texts): identical bytes. */
+function cryptoCases(): OracleCase[] {
+  const plain = { x: enc('s3cr3t ✓'), long: enc('x'.repeat(100)), bin: new Uint8Array([0, 0xff, 0x80, 0x41]) };
+  const sealed = (t: string, v: Uint8Array) => ours(t, { v }, counting());
+  const c1 = sealed('{{ encryptAES "pw" .v }}', plain.x);
+  const c2 = sealed('{{ encryptAES "a key longer than thirty-two bytes, cut" .v }}', plain.long);
+  const c3 = sealed('{{ encryptAES "" .v }}', plain.bin);
+  const b64 = (bytes: number[]) => enc(Buffer.from(bytes).toString('base64'));
+  return [
+    {
+      templates: {
+        p1: '{{ derivePassword 1 "long" "password" "user" "example.com" }}',
+        p2: '{{ derivePassword 7 "maximum" .pw "héllo" "site.example" }}',
+        p3: '{{ derivePassword 0 "pin" "" "" "" }}',
+        p4: '{{ derivePassword 4294967295 "basic" .pw .user "x" }}',
+        p5: '{{ derivePassword 2 "medium" .bin "u" "s" }}',
+        p6: '{{ derivePassword 4294967297 "short" "a" "b" "c" }}',
+        p7: '{{ derivePassword 1 "bogus" "a" "b" "c" }}',
+      },
+      decrypted: { pw: enc('correct horse'), user: enc('日本'), bin: plain.bin },
+    },
+    { templates: { bad: '{{ derivePassword "1" "long" "a" "b" "c" }}' }, decrypted: {} },
+    { templates: { bad: '{{ derivePassword (add 1 1) "long" "a" "b" "c" }}' }, decrypted: {} },
+    {
+      templates: {
+        tooLong: '{{ bcrypt (repeat 73 "x") }}', badUser: '{{ htpasswd "a:b" "pw" }}', empty: '{{ encryptAES "k" "" }}', emptyDec: '{{ decryptAES "k" "" }}',
+        d1: '{{ decryptAES "pw" .c1 }}', d2: '{{ decryptAES "a key longer than thirty-two bytes, cut" .c2 }}', d3: '{{ decryptAES "" .c3 }}',
+        d1b: '{{ .c1 | decryptAES "pw" | b64enc }}',
+      },
+      decrypted: { c1, c2, c3 },
+    },
+    // the wrong password: garbage whose last byte decides the cut (or Go's panic), alike on both sides
+    ...['nope', 'pw2', 'Pw', 'x', 'wrong-again', 'zz', 'q', 'k3y'].map((pw) => ({ templates: { w: `{{ decryptAES "${pw}" .c1 | b64enc }}` }, decrypted: { c1 } })),
+    ...[
+      enc('!!'), enc('AAAA'), b64(Array(16).fill(7)), b64(Array(20).fill(7)), b64(Array(32).fill(0)), b64([...Array(31).fill(1), 200]), enc(Buffer.from(c1).toString().slice(0, -4)),
+    ].map((c) => ({ templates: { broken: '{{ decryptAES "pw" .c | b64enc }}' }, decrypted: { c } })),
+  ];
+}
 
 // ---- generated cases ------------------------------------------------------------------------
 
@@ -237,6 +292,39 @@ describe('spec.template.data against upstream (Go text/template + Sprig v3.3.0)'
     const { mismatches } = compare(bin, docCases);
     expect(mismatches).toEqual([]);
   });
+
+  it('renders Sprig\'s deterministic crypto helpers byte-identically (derivePassword, decryptAES, failure texts)', () => {
+    const { mismatches } = compare(bin, cryptoCases());
+    expect(mismatches).toEqual([]);
+  }, 120_000);
+
+  it('what our encryptAES, bcrypt and htpasswd render (random IV and salt), Go decrypts and verifies', () => {
+    const values = fc.sample(fc.oneof(fc.constantFrom(...VALUES.filter((v) => v.length > 0)), fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }).map(enc)), { numRuns: 12, seed: 20261202 });
+    const cases: OracleCase[] = values.map((x, i) => {
+      const k = enc(['pw', 'a much longer password than the thirty-two byte key', '', 'ключ'][i % 4]!);
+      const random = (n: number) => new Uint8Array(randomBytes(n));
+      const c = ours('{{ encryptAES .k .x }}', { k, x }, random);
+      const decrypted: Record<string, Uint8Array> = { k, x, c };
+      const templates: Record<string, string | null> = { dec: '{{ decryptAES .k .c }}' };
+      if (isUtf8(x) && x.length <= 72) {
+        decrypted.h = ours('{{ bcrypt .x }}', { x }, random);
+        decrypted.line = ours('{{ htpasswd "user" .x }}', { x }, random);
+        templates.check = '{{ oracleBcryptCheck .h .x }} {{ oracleBcryptCost .h }} {{ slice .h 0 7 }} {{ len .h }}';
+        templates.htpasswd = '{{ $p := splitn ":" 2 .line }}{{ $p._0 }} {{ oracleBcryptCheck $p._1 .x }}';
+      }
+      return { templates, decrypted };
+    });
+    const go = runOracle(bin, NOW, cases);
+    cases.forEach((c, i) => {
+      const r = go[i]!;
+      expect(r.errors).toBeUndefined();
+      expect(Buffer.from(r.data!.dec!).equals(Buffer.from(c.decrypted.x!))).toBe(true);
+      if (c.decrypted.h) {
+        expect(Buffer.from(r.data!.check!).toString()).toBe('true 10 $2a$10$ 60');
+        expect(Buffer.from(r.data!.htpasswd!).toString()).toBe('user true');
+      }
+    });
+  }, 120_000);
 
   it('renders 2,500 generated templates byte-identically or fails alike', () => {
     const cases = fc.sample(caseArb, { numRuns: 2500, seed: 20261201 });

@@ -51,6 +51,7 @@ func main() {
 	delete(funcs, "env")
 	delete(funcs, "expandenv")
 	delete(funcs, "getHostByName")
+	addChecks(funcs)
 	funcs["now"] = func() time.Time { return now }
 	funcs["ago"] = func(date interface{}) string {
 		var t time.Time
