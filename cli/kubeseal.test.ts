@@ -366,19 +366,23 @@ describe('--recovery-unseal', () => {
       `username: "{{ .username | upper }}"`,
       `quoted: '{{ printf "%q" .blob }}'`,
       'blob: null',
+      `ca: '{{ (genCA "offline" 1).Cert | substr 0 27 }}'`,
+      `htpasswd: '{{ htpasswd .username .password | substr 0 13 }}'`,
     ]);
     const result = await runKubeseal(['--recovery-unseal', '--recovery-private-key', KEY, '-o', 'json'], { stdin: input });
     expect(result.stderr.toString()).toBe('');
     const data = (JSON.parse(result.stdout.toString()) as { data: Record<string, string> }).data;
     const values = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
     expect(values).toEqual({
+      ca: '-----BEGIN CERTIFICATE-----',
+      htpasswd: 'admin:$2a$10$',
       dsn: 'postgres://admin:s3cr3t%3A+with+%3Chtml%3E+%26+unicode+%E2%9C%93@db.internal/app',
       host: 'db.internal',
       password: 's3cr3t: with <html> & unicode \u2713',
       quoted: '"\\x00\\xff binary"',
       username: 'admin',
     });
-    expect(Object.keys(data)).toEqual(['dsn', 'host', 'password', 'quoted', 'username']);
+    expect(Object.keys(data)).toEqual(['ca', 'dsn', 'host', 'htpasswd', 'password', 'quoted', 'username']);
   });
   it.each([
     ['a parse error', `bad: "{{ .password "`, /cannot unseal SealedSecret demo\/db-creds: template: bad:1: .*\(bad\)$/],

@@ -39,10 +39,11 @@ export async function recover(input: Buffer, keys: readonly KeyObject[], format:
   const docs = parseDocuments(input, 'input');
   if (docs.length === 0) throw new UserError('no SealedSecret found in the input; pass a SealedSecret manifest on stdin or with -f');
   const sealedSecrets = docs.map((doc, index) => readSealedSecret(doc, docs.length > 1 ? `input document ${index + 1}` : 'input'));
-  // The template engine loads only when some SealedSecret has template.data; then it renders as
-  // the controller does (the same renderer, limits and messages).
+  // The template engine loads only when some SealedSecret has template.data (kubeseal's bundle
+  // leaves it outside, scripts/bundle.ts); then it renders as the controller does (the same
+  // renderer, limits and messages).
   const renderTemplates = sealedSecrets.some((s) => Object.keys(s.spec.template?.data ?? {}).length > 0)
-    ? (await import('../shared/template/unseal-renderer.ts')).templateRenderer({ ...options, clock: () => performance.now() })
+    ? (await import('../shared/template/unseal-renderer.ts')).templateRenderer({ ...options, clock: () => performance.now(), templateError: (message) => new TemplateError(message) })
     : undefined;
   return sealedSecrets
     .map((sealed) => {

@@ -6,7 +6,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import { unsealSealedSecret } from '../shared/sealed-secret.ts';
+import { TemplateError, unsealSealedSecret } from '../shared/sealed-secret.ts';
 import { templateRenderer } from '../shared/template/unseal-renderer.ts';
 import { toWorkerError, type WorkerError } from './worker-errors.ts';
 
@@ -19,7 +19,9 @@ export type WorkerReply =
   | { id: number; ok: false; error: WorkerError };
 
 /** spec.template.data as upstream renders it, with the real clock and randomness (Sprig's now, randAlphaNum...). */
-const renderTemplates = templateRenderer({ now: () => new Date(), random: (n) => randomBytes(n), clock: () => performance.now() });
+const renderTemplates = templateRenderer({
+  now: () => new Date(), random: (n) => randomBytes(n), clock: () => performance.now(), templateError: (message) => new TemplateError(message),
+});
 
 export function serve(port: MessagePort): void {
   let keys: { fingerprint: string; key: KeyObject }[] = [];

@@ -87,6 +87,18 @@ const lazyChildProcess: Plugin = {
   },
 };
 
+/**
+ * The template engine (with node-forge and bcryptjs) is needed only by --recovery-unseal of a
+ * SealedSecret with spec.template.data: left outside the bundle, loaded from dist/shared/ on that
+ * path (the same relative path from dist/cli/ and dist/bin/), so sealing's start-up never reads it.
+ */
+const templateEngineOutside: Plugin = {
+  name: 'template-engine-outside',
+  setup(builder) {
+    builder.onResolve({ filter: /[\\/]template[\\/]unseal-renderer\.js$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
 /** An Io in memory: the warm-up touches no file but the fixtures it reads. */
 function memoryIo(stdin: string): Io & { output: string[] } {
   const output: string[] = [];
@@ -134,12 +146,13 @@ async function main(): Promise<void> {
     platform: 'node',
     target: 'node22',
     format: 'cjs',
-    // Loaded only by the modes that need them: cluster access, and --cert URLs through a proxy.
+    // Loaded only by the modes that need them: cluster access, and --cert URLs through a proxy
+    // (the template engine too: templateEngineOutside).
     external: ['@kubernetes/client-node', 'undici'],
     // import() becomes require() (of ES modules too, as Node >= 22.12 allows): an import() in code
     // run by vm.Script needs vm's experimental dynamic-import hook, which prints a warning.
     supported: { 'dynamic-import': false },
-    plugins: [lazyChildProcess],
+    plugins: [lazyChildProcess, templateEngineOutside],
     logLevel: 'warning',
   });
   writeFileSync(join(outDir, 'kubeseal.js'), LOADER, { mode: 0o755 });

@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { oracleBinary, runOracle } from '../../test/template-oracle/oracle.ts';
 import type { OracleCase, OracleResult } from '../../test/template-oracle/oracle.ts';
+import { readFixture } from '../../test/fixtures/fixtures.ts';
 import { renderTemplateData } from './index.ts';
+import { platformKeyGenerator } from './unseal-renderer.ts';
 
 const NOW = 1_700_000_000_123_456_789n; // fixed clock on both sides
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -141,6 +143,15 @@ function cryptoCases(): OracleCase[] {
     ...[
       enc('!!'), enc('AAAA'), b64(Array(16).fill(7)), b64(Array(20).fill(7)), b64(Array(32).fill(0)), b64([...Array(31).fill(1), 200]), enc(Buffer.from(c1).toString().slice(0, -4)),
     ].map((c) => ({ templates: { broken: '{{ decryptAES "pw" .c | b64enc }}' }, decrypted: { c } })),
+    // buildCustomCert checks and returns what it is given (throwaway test key, test/fixtures/)
+    {
+      templates: { cc: '{{ $c := buildCustomCert (b64enc .cert) (b64enc .key) }}{{ $c.Cert }}{{ $c.Key }}' },
+      decrypted: { cert: enc(readFixture('sealing-cert.pem')), key: enc(readFixture('sealing-key.pem')) },
+    },
+    ...['{{ buildCustomCert "!!" "" }}', '{{ buildCustomCert (b64enc "no pem") (b64enc .key) }}', '{{ buildCustomCert (b64enc .cert) "!!" }}', '{{ buildCustomCert (b64enc .cert) (b64enc .cert) }}',
+      '{{ genSignedCert "x" nil nil 1 "not a certificate" }}', '{{ genCAWithKey "x" 1 "not a key" }}', '{{ genSelfSignedCert "x" (list 1) nil 1 }}', '{{ genSelfSignedCert "x" (list "300.1.2.3") nil 1 }}',
+      '{{ genSelfSignedCert "x" (splitList "," "1.2.3.4") nil 1 }}', '{{ genPrivateKey "nope" }}',
+    ].map((t) => ({ templates: { bad: t }, decrypted: { cert: enc(readFixture('sealing-cert.pem')), key: enc(readFixture('sealing-key.pem')) } })),
   ];
 }
 
@@ -324,6 +335,40 @@ describe('spec.template.data against upstream (Go text/template + Sprig v3.3.0)'
         expect(Buffer.from(r.data!.htpasswd!).toString()).toBe('user true');
       }
     });
+  }, 120_000);
+
+  it('the keys and certificates our genPrivateKey, genCA, genSelfSignedCert, genSignedCert make, Go parses and verifies as Sprig\'s', () => {
+    const r = renderTemplateData({
+      templateData: {
+        rsa: '{{ genPrivateKey "rsa" }}', ec: '{{ genPrivateKey "ecdsa" }}', ed: '{{ genPrivateKey "ed25519" }}',
+        ca: '{{ $ca := genCA "my-ca" 365 }}{{ $ca.Cert }}{{ "\\x00" }}{{ $ca.Key }}{{ "\\x00" }}{{ $leaf := genSignedCert "svc.example" (list "10.0.0.1" "::1") (list "svc.example" "svc") 30 $ca }}{{ $leaf.Cert }}{{ "\\x00" }}{{ $leaf.Key }}',
+        self: '{{ $c := genSelfSignedCert "self" nil (list "a.example") 7 }}{{ $c.Cert }}{{ "\\x00" }}{{ $c.Key }}',
+        withKey: '{{ $k := genPrivateKey "ecdsa" }}{{ $ca := genCAWithKey "ec-ca" 10 $k }}{{ $leaf := genSignedCertWithKey "leaf" nil (list "leaf.example") 5 $ca (genPrivateKey "ed25519") }}{{ $ca.Cert }}{{ "\\x00" }}{{ $ca.Key }}{{ "\\x00" }}{{ $leaf.Cert }}{{ "\\x00" }}{{ $leaf.Key }}',
+      },
+      decrypted: {}, now: NOW, random: (n) => new Uint8Array(randomBytes(n)), generateKey: platformKeyGenerator,
+    });
+    if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('; '));
+    const parts = (k: string) => Buffer.from(r.data[k]!).toString('latin1').split('\x00').map(enc);
+    const [caCert, caKey, leafCert, leafKey] = parts('ca');
+    const [selfCert, selfKey] = parts('self');
+    const [ecCaCert, ecCaKey, edLeafCert, edLeafKey] = parts('withKey');
+    const decrypted = { rsa: r.data.rsa!, ec: r.data.ec!, ed: r.data.ed!, caCert: caCert!, caKey: caKey!, leafCert: leafCert!, leafKey: leafKey!, selfCert: selfCert!, selfKey: selfKey!, ecCaCert: ecCaCert!, ecCaKey: ecCaKey!, edLeafCert: edLeafCert!, edLeafKey: edLeafKey! };
+    const templates = {
+      keys: '{{ oracleKey .rsa }} {{ oracleKey .ec }} {{ oracleKey .ed }} {{ oracleKey .caKey }} {{ oracleKey .leafKey }} {{ oracleKey .ecCaKey }} {{ oracleKey .edLeafKey }}',
+      ca: '{{ oracleCert .caCert }}',
+      leaf: '{{ oracleCert .leafCert }} {{ oracleVerify .leafCert .caCert }} {{ oracleKeyMatches .leafCert .leafKey }} {{ oracleKeyMatches .caCert .caKey }}',
+      self: '{{ oracleCert .selfCert }} {{ oracleVerify .selfCert .selfCert }} {{ oracleKeyMatches .selfCert .selfKey }}',
+      withKey: '{{ oracleCert .ecCaCert }} {{ oracleCert .edLeafCert }} {{ oracleVerify .edLeafCert .ecCaCert }} {{ oracleKeyMatches .edLeafCert .edLeafKey }}',
+    };
+    const go = runOracle(bin, NOW, [{ templates, decrypted }])[0]!;
+    expect(go.errors).toBeUndefined();
+    const text = (k: string) => Buffer.from(go.data![k]!).toString();
+    expect(text('keys')).toBe('RSA-4096 ECDSA-P-256 Ed25519 RSA-2048 RSA-2048 ECDSA-P-256 Ed25519');
+    const EKU = 'eku=[1 2]';
+    expect(text('ca')).toBe(`cn=my-ca issuer=my-ca ca=true ku=37 ${EKU} dns= ips= days=365 key=RSA-2048 sig=SHA256-RSA ski=true aki=false`);
+    expect(text('leaf')).toBe(`cn=svc.example issuer=my-ca ca=false ku=5 ${EKU} dns=svc.example,svc ips=10.0.0.1,::1 days=30 key=RSA-2048 sig=SHA256-RSA ski=false aki=true ok true true`);
+    expect(text('self')).toMatch(/^cn=self issuer=self ca=false ku=5 eku=\[1 2\] dns=a\.example ips= days=7 key=RSA-2048 sig=SHA256-RSA ski=false aki=false .* true$/);
+    expect(text('withKey')).toBe(`cn=ec-ca issuer=ec-ca ca=true ku=37 ${EKU} dns= ips= days=10 key=ECDSA-P-256 sig=ECDSA-SHA256 ski=true aki=false cn=leaf issuer=ec-ca ca=false ku=5 ${EKU} dns=leaf.example ips= days=5 key=Ed25519 sig=ECDSA-SHA256 ski=false aki=true ok true`);
   }, 120_000);
 
   it('renders 2,500 generated templates byte-identically or fails alike', () => {

@@ -11,6 +11,7 @@ import { TemplateExecError, TemplateLimitError, execute, BUILTINS } from './exec
 import type { Budget } from './exec.ts';
 import { TemplateParseError, parse } from './parse.ts';
 import { sprigFuncs } from './sprig.ts';
+import type { KeyGenerator } from './sprig-certs.ts';
 import { GoMap, GoTime, bytesToGo, goToBytes, textToGo } from './value.ts';
 import type { GoValue } from './value.ts';
 
@@ -50,6 +51,8 @@ export interface RenderInput {
   now: Date | bigint;
   /** Random bytes for randAlphaNum & co. */
   random: (n: number) => Uint8Array;
+  /** Private keys for genPrivateKey, genCA & co; without it those fail as not supported. */
+  generateKey?: KeyGenerator;
   limits?: Partial<TemplateLimits>;
   /** Monotonic milliseconds for the time limit (performance.now in the controller). */
   clock?: () => number;
@@ -73,7 +76,7 @@ export function renderTemplateData(input: RenderInput): RenderResult {
     expired: () => clock() - started > limits.maxMillis,
   };
   const nowNano = typeof input.now === 'bigint' ? input.now : BigInt(input.now.getTime()) * 1_000_000n;
-  const funcs = sprigFuncs({ now: () => new GoTime(nowNano, 0, 'UTC'), random: input.random });
+  const funcs = sprigFuncs({ now: () => new GoTime(nowNano, 0, 'UTC'), random: input.random, ...(input.generateKey ? { generateKey: input.generateKey } : {}) });
 
   const data: Record<string, Uint8Array> = {};
   const context = new Map<string, GoValue>();

@@ -2,7 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import bcryptjs from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
+import { X509Certificate } from 'node:crypto';
 import { renderTemplateData } from './index.ts';
+import { platformKeyGenerator } from './unseal-renderer.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const render = (templateData: Record<string, string>, decrypted: Record<string, Uint8Array> = {}) =>
@@ -52,5 +54,20 @@ describe('Sprig crypto helpers', () => {
     const r = render({ k: '{{ range until 1000 }}{{ bcrypt "x" }}{{ end }}' });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors[0]!.kind).toBe('limit');
+  }, 30_000);
+
+  it('genCA and genSignedCert make a chain that verifies; without a key generator they are refused', () => {
+    const r = renderTemplateData({
+      templateData: { k: '{{ $ca := genCA "ca" 2 }}{{ $c := genSignedCert "leaf" (list "127.0.0.1") (list "leaf.local") 1 $ca }}{{ $ca.Cert }}{{ $c.Cert }}' },
+      decrypted: {}, now: new Date('2026-01-01T00:00:00Z'), random: (n) => new Uint8Array(randomBytes(n)), generateKey: platformKeyGenerator,
+    });
+    const [ca, leaf] = text(r, 'k').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g)!.map((p) => new X509Certificate(p));
+    expect(ca!.ca).toBe(true);
+    expect(leaf!.checkIssued(ca!) && leaf!.verify(ca!.publicKey)).toBe(true);
+    expect(leaf!.subjectAltName).toBe('DNS:leaf.local, IP Address:127.0.0.1');
+    expect(leaf!.validFrom).toBe('Jan  1 00:00:00 2026 GMT');
+    expect(leaf!.validTo).toBe('Jan  2 00:00:00 2026 GMT');
+    const refused = render({ k: '{{ genCA "ca" 1 }}' });
+    expect(refused.ok).toBe(false);
   }, 30_000);
 });

@@ -5,6 +5,7 @@
 // that names the problem, never an argument's value. Time and randomness come from the options.
 import { createHash } from 'node:crypto';
 import { FuncError } from './exec.ts';
+import { buildCustomCert, certificate, genPrivateKey, parsePrivateKeyPem, signerOf, type CertificateRequest, type KeyGenerator } from './sprig-certs.ts';
 import { bcryptHash, decryptAES, derivePassword, encryptAES, htpasswd } from './sprig-crypto.ts';
 import { ZERO_TIME } from './methods.ts';
 import type { ExecContext, FuncMap, GoFunc, ParamType } from './exec.ts';
@@ -21,6 +22,8 @@ export interface SprigOptions {
   now: () => GoTime;
   /** Uniformly random bytes, for randAlphaNum & co, randInt, shuffle, randBytes and uuidv4. */
   random: (n: number) => Uint8Array;
+  /** Key generation for genPrivateKey, genCA, genSelfSignedCert, genSignedCert; without it they fail as not supported. */
+  generateKey?: KeyGenerator;
 }
 
 const A: ParamType = 'interface {}';
@@ -32,6 +35,11 @@ const T: ParamType = 'time.Time';
 /** Steps charged for one bcrypt (cost 10) and one scrypt (N=32768): about 1/20 of the budget. */
 const BCRYPT_STEPS = 50_000;
 const SCRYPT_STEPS = 50_000;
+/** RSA-2048 key generation and signing; RSA-4096 generation (genPrivateKey's default) costs several times more. */
+const KEY_STEPS = 50_000;
+const RSA4096_STEPS = 200_000;
+const SIGN_STEPS = 5_000;
+const LIST: ParamType = '[]interface {}';
 
 const f = (params: ParamType[], fn: GoFunc['fn'], variadic?: ParamType): GoFunc => ({ params, fn, variadic });
 const str = (v: AnyValue | undefined): string => v as string;
@@ -1533,6 +1541,21 @@ export function sprigFuncs(opts: SprigOptions): FuncMap {
     f(params, () => {
       throw new FuncError(`${name} is not supported by this controller (see docs/compatibility.md)`);
     }, variadic);
+  const keygen = (name: string): KeyGenerator => {
+    if (!opts.generateKey) throw new FuncError(`${name} is not supported here (no key generator)`);
+    return opts.generateKey;
+  };
+  const givenKey = (pemText: string) => {
+    try {
+      return parsePrivateKeyPem(pemText);
+    } catch (e) {
+      throw new FuncError(`parsing private key: ${(e as Error).message}`);
+    }
+  };
+  const certReq = (cn: string, ips: AnyValue, dns: AnyValue, daysValid: number, isCA: boolean, make: (r: CertificateRequest) => GoValue): GoValue => {
+    const now = new Date(Number(opts.now().unixNano / 1_000_000n));
+    return make({ cn, ips, dns, daysValid, isCA, now, random: opts.random });
+  };
   const listFn = (what: string, fn: (items: GoValue[], ctx: ExecContext) => AnyValue): GoFunc =>
     f([A], ([l], ctx) => fn(listItems(l!, what), ctx));
   const must = (fn: GoFunc): GoFunc => fn;
@@ -1950,15 +1973,21 @@ export function sprigFuncs(opts: SprigOptions): FuncMap {
     // afford about twenty of them within the step budget.
     bcrypt: f([S], ([s], ctx) => (ctx.charge(BCRYPT_STEPS), bcryptHash(str(s), opts.random))),
     htpasswd: f([S, S], ([u, p], ctx) => (ctx.charge(BCRYPT_STEPS), htpasswd(str(u), str(p), opts.random))),
-    genPrivateKey: notSupported('genPrivateKey', [S]),
+    genPrivateKey: f([S], ([t], ctx) => (ctx.charge(str(t) === '' || str(t) === 'rsa' ? RSA4096_STEPS : KEY_STEPS), genPrivateKey(str(t), keygen('genPrivateKey')))),
     derivePassword: f(['uint32', S, S, S, S], ([c, t, p, u, site], ctx) => (ctx.charge(SCRYPT_STEPS), derivePassword(num(c), str(t), str(p), str(u), str(site)))),
-    buildCustomCert: notSupported('buildCustomCert', [S, S]),
-    genCA: notSupported('genCA', [S, I]),
-    genCAWithKey: notSupported('genCAWithKey', [S, I, S]),
-    genSelfSignedCert: notSupported('genSelfSignedCert', [S, '[]interface {}', '[]interface {}', I]),
-    genSelfSignedCertWithKey: notSupported('genSelfSignedCertWithKey', [S, '[]interface {}', '[]interface {}', I, S]),
-    genSignedCert: notSupported('genSignedCert', [S, '[]interface {}', '[]interface {}', I, A]),
-    genSignedCertWithKey: notSupported('genSignedCertWithKey', [S, '[]interface {}', '[]interface {}', I, A, S]),
+    buildCustomCert: f([S, S], ([c, k]) => buildCustomCert(str(c), str(k), b64decodeGo)),
+    genCA: f([S, I], ([cn, d], ctx) => (ctx.charge(KEY_STEPS), certReq(str(cn), null, null, num(d), true, (r) => certificate(r, keygen('genCA')('rsa', 2048))))),
+    genCAWithKey: f([S, I, S], ([cn, d, k], ctx) => (ctx.charge(SIGN_STEPS), certReq(str(cn), null, null, num(d), true, (r) => certificate(r, givenKey(str(k)))))),
+    genSelfSignedCert: f([S, LIST, LIST, I], ([cn, ips, dns, d], ctx) => (ctx.charge(KEY_STEPS), certReq(str(cn), ips!, dns!, num(d), false, (r) => certificate(r, keygen('genSelfSignedCert')('rsa', 2048))))),
+    genSelfSignedCertWithKey: f([S, LIST, LIST, I, S], ([cn, ips, dns, d, k], ctx) => (ctx.charge(SIGN_STEPS), certReq(str(cn), ips!, dns!, num(d), false, (r) => certificate(r, givenKey(str(k)))))),
+    genSignedCert: f([S, LIST, LIST, I, A], ([cn, ips, dns, d, ca], ctx) => (ctx.charge(KEY_STEPS), certReq(str(cn), ips!, dns!, num(d), false, (r) => {
+      const signer = signerOf(ca!);
+      return certificate(r, keygen('genSignedCert')('rsa', 2048), signer);
+    }))),
+    genSignedCertWithKey: f([S, LIST, LIST, I, A, S], ([cn, ips, dns, d, ca, k], ctx) => (ctx.charge(SIGN_STEPS), certReq(str(cn), ips!, dns!, num(d), false, (r) => {
+      const signer = signerOf(ca!);
+      return certificate(r, givenKey(str(k)), signer);
+    }))),
     encryptAES: f([S, S], ([p, t], ctx) => (sized(ctx, (str(t).length * 4) / 3 + 48), encryptAES(str(p), str(t), opts.random))),
     decryptAES: f([S, S], ([p, t], ctx) => (sized(ctx, str(t).length), decryptAES(str(p), str(t), b64decodeGo))),
     randBytes: f([I], ([c], ctx) => {
