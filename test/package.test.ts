@@ -62,6 +62,11 @@ describe('npm pack', () => {
     // Sealing offline, and a cluster mode (which loads the bundled Kubernetes client) failing cleanly.
     expect(run(kubeseal, ['--cert', fixturePath('sealing-cert.pem')], SECRET)).toMatchObject({ status: 0, stdout: expect.stringContaining('"kind": "SealedSecret"') });
     expect(run(kubeseal, ['--fetch-cert'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^error: fetching the certificate needs the cluster, but no kubeconfig was found/) });
+    // --recovery-unseal of a template loads the template engine (kept outside the bundle) and its bundled dependencies.
+    const templated = readFileSync(fixturePath('upstream-strict.yaml'), 'utf8').replace('  template:\n', '  template:\n    data:\n      h: "{{ htpasswd .username .password | substr 0 13 }}"\n');
+    expect(run(kubeseal, ['--recovery-unseal', '--recovery-private-key', fixturePath('sealing-key.pem'), '-o', 'json'], templated)).toMatchObject({
+      status: 0, stdout: expect.stringContaining(`"h": "${Buffer.from('admin:$2a$10$').toString('base64')}"`),
+    });
   }, 300_000);
 });
 
