@@ -1973,7 +1973,7 @@ export function sprigFuncs(opts: SprigOptions): FuncMap {
     // afford about twenty of them within the step budget.
     bcrypt: f([S], ([s], ctx) => (ctx.charge(BCRYPT_STEPS), bcryptHash(str(s), opts.random))),
     htpasswd: f([S, S], ([u, p], ctx) => (ctx.charge(BCRYPT_STEPS), htpasswd(str(u), str(p), opts.random))),
-    genPrivateKey: f([S], ([t], ctx) => (ctx.charge(str(t) === '' || str(t) === 'rsa' ? RSA4096_STEPS : KEY_STEPS), genPrivateKey(str(t), keygen('genPrivateKey')))),
+    genPrivateKey: f([S], ([t], ctx) => (ctx.charge(str(t) === '' || str(t) === 'rsa' ? RSA4096_STEPS : KEY_STEPS), genPrivateKey(str(t), (kind, bits) => keygen('genPrivateKey')(kind, bits)))),
     derivePassword: f(['uint32', S, S, S, S], ([c, t, p, u, site], ctx) => (ctx.charge(SCRYPT_STEPS), derivePassword(num(c), str(t), str(p), str(u), str(site)))),
     buildCustomCert: f([S, S], ([c, k]) => buildCustomCert(str(c), str(k), b64decodeGo)),
     genCA: f([S, I], ([cn, d], ctx) => (ctx.charge(KEY_STEPS), certReq(str(cn), null, null, num(d), true, (r) => certificate(r, keygen('genCA')('rsa', 2048))))),
