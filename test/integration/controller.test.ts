@@ -4,6 +4,7 @@
  * Secrets recreated; status and events as Argo CD reads them; garbage collection.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
+import bcryptjs from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hybridEncrypt } from '../../shared/crypto.ts';
 import { encryptionLabel } from '../../shared/scope.ts';
@@ -130,6 +131,27 @@ describe('unsealing', () => {
     expect(text(created.data?.dsn)).toBe('postgres://admin:s3cr3t@db.internal/ADMIN');
     expect(text(created.data?.username)).toBe('admin');
     expect(synced(await getSealed(cluster, ns, 'templated'))?.status).toBe('True');
+  });
+
+  it('renders Sprig\'s crypto helpers on the unseal threads: htpasswd, AES, a generated CA and a certificate it signs', async () => {
+    const sealedYaml = await seal(secret('crypto-template', ns), cert);
+    await apply(cluster, sealedYaml.replace('  template:\n', [
+      '  template:',
+      '    data:',
+      '      htpasswd: "{{ htpasswd .username .password }}"',
+      '      roundtrip: "{{ encryptAES \\"k\\" .password | decryptAES \\"k\\" }}"',
+      '      tls: "{{ $ca := genCA \\"ca\\" 30 }}{{ $c := genSignedCert \\"svc\\" nil (list \\"svc.local\\") 30 $ca }}{{ $ca.Cert }}{{ $c.Cert }}"',
+      '',
+    ].join('\n')));
+    const created = await eventually(() => getSecret(cluster, ns, 'crypto-template'));
+    const [user, hash] = text(created.data?.htpasswd).split(':');
+    expect(user).toBe('admin');
+    expect(bcryptjs.compareSync('s3cr3t', hash!)).toBe(true);
+    expect(text(created.data?.roundtrip)).toBe('s3cr3t');
+    const [ca, leaf] = text(created.data?.tls).match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n/g)!.map((p) => new X509Certificate(p));
+    expect(ca!.ca).toBe(true);
+    expect(leaf!.checkIssued(ca!) && leaf!.verify(ca!.publicKey)).toBe(true);
+    expect(leaf!.subjectAltName).toBe('DNS:svc.local');
   });
 
   it('a template that fails: Synced=False with Go\'s message, no Secret, no value in the message', async () => {
