@@ -1537,10 +1537,6 @@ function zoneOffsetAt(zone: string, unixNano: bigint): { offset: number; abbr: s
 }
 
 export function sprigFuncs(opts: SprigOptions): FuncMap {
-  const notSupported = (name: string, params: ParamType[], variadic?: ParamType): GoFunc =>
-    f(params, () => {
-      throw new FuncError(`${name} is not supported by this controller (see docs/compatibility.md)`);
-    }, variadic);
   const keygen = (name: string): KeyGenerator => {
     if (!opts.generateKey) throw new FuncError(`${name} is not supported here (no key generator)`);
     return opts.generateKey;
