@@ -150,7 +150,8 @@ function stringItems(v: AnyValue, what: (i: number) => string): string[] {
 export function certificate(req: CertificateRequest, signee: KeyObject, given?: { key: KeyObject; certDer?: Buffer }): GoMap {
   const signer = given ?? { key: signee };
   const ips = stringItems(req.ips, () => 'error parsing ip: a value is not a string');
-  for (const ip of ips) if (isIP(ip) === 0) throw new FuncError('error parsing ip: not an IP address');
+  // Go's net.ParseIP: IPv4 or IPv6 literals, no zone (Node's isIP accepts a zone).
+  for (const ip of ips) if (isIP(ip) === 0 || ip.includes('%')) throw new FuncError('error parsing ip: not an IP address');
   const dns = stringItems(req.dns, () => 'error processing alternate dns name: a value is not a string');
   const spki = createPublicKey(signee).export({ type: 'spki', format: 'der' });
   const alg = signatureAlgorithm(signer.key);
