@@ -110,10 +110,19 @@ describe('one unseal pass', () => {
 
   it('writes nothing when nothing changed: no Secret update, no Event, no status', async () => {
     const t = setUp();
-    const sealed = t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True', lastUpdateTime: 'x', lastTransitionTime: 'x' }] }));
+    const sealed = t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True', lastUpdateTime: 'x', lastTransitionTime: 'x' }], keyFingerprints: ['fp'] }));
     t.kube.seed(SECRETS, unsealed(sealed) as never);
     expect(await t.run('db')).toEqual({ retry: false });
     expect(await t.writes()).toEqual([]);
+  });
+
+  it('records which keys opened the values in status.keyFingerprints (a status without them is written once)', async () => {
+    const t = setUp();
+    const sealed = t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True', lastUpdateTime: 'x', lastTransitionTime: 'x' }] }));
+    t.kube.seed(SECRETS, unsealed(sealed) as never);
+    await t.run('db');
+    expect(await t.writes()).toEqual([`PATCH ${SEALED}/db/status`]);
+    expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({ keyFingerprints: ['fp'], conditions: [{ type: 'Synced', status: 'True', lastTransitionTime: 'x' }] });
   });
 
   it.each([

@@ -177,11 +177,13 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
     const namespace = sealed.metadata.namespace ?? '';
     let failure: Failure | undefined;
     let changed = false;
+    let keyFingerprints: readonly string[] | undefined;
     try {
       const created = sealed.metadata.creationTimestamp ? new Date(sealed.metadata.creationTimestamp) : undefined;
       const order = options.keyOrder.orderFor({ uid: sealed.metadata.uid, ...(created ? { createdAt: created } : {}) }, options.keys());
       const { secret, keysUsed } = await options.pool.unseal(forUnsealing(sealed), order);
       options.keyOrder.learn(sealed.metadata.uid, keysUsed);
+      keyFingerprints = keysUsed;
       const applied = await apply(sealed, secret, signal, options.probablyMissing(key));
       if ('changed' in applied) changed = applied.changed;
       else failure = applied;
@@ -202,12 +204,12 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       if (!(previous?.status === 'False' && previous.message === failure.message)) {
         void recordEvent(sealed, 'Warning', failure.event, failure.message, signal);
       }
-      await writeStatus(sealed, { ok: false, message: failure.message }, signal);
+      await writeStatus(sealed, { ok: false, message: failure.message, keyFingerprints }, signal);
       return { retry: failure.retry };
     }
     // Events are not awaited (as client-go's recorder): the pass does not wait for them.
     if (changed) void recordEvent(sealed, 'Normal', EVENT_UNSEALED, 'SealedSecret unsealed successfully', signal);
-    await writeStatus(sealed, { ok: true, message: '' }, signal);
+    await writeStatus(sealed, { ok: true, message: '', keyFingerprints }, signal);
     return { retry: false };
   };
 }
