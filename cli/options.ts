@@ -141,6 +141,13 @@ Examples:
   # Disaster recovery: open a SealedSecret with a backup of the sealing keys:
   kubeseal --recovery-unseal --recovery-private-key keys-backup.yaml -o yaml < db-sealed.yaml
 
+  # Sealing keys: which exist, which seals, how many SealedSecrets need each (kubeseal keys --help):
+  kubeseal keys
+
+  # Re-encrypt every SealedSecret of a directory in place with the newest key (offline too, with
+  # --recovery-private-key and --cert):
+  kubeseal --re-encrypt sealed-secrets/
+
   # Shell completion of flags and file names (bash, zsh or fish):
   source <(kubeseal completion bash)
 
