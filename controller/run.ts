@@ -9,6 +9,7 @@ import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
 import { createKubeClient, loadKubeConfig } from './kube-client.ts';
 import { startKeyManager } from './key-manager.ts';
+import { createKeyUsage, keyReport } from './key-usage.ts';
 import { lead } from './lead.ts';
 import { runLeaderElection } from './leader.ts';
 import { createLeaseStore } from './lease-store.ts';
@@ -58,6 +59,9 @@ export async function runController(options: RunOptions): Promise<void> {
     metrics.newestKeyTimestamp.set(list[0] ? list[0].orderingTime.getTime() / 1000 : 0);
   };
   keys.onChange(refreshKeys);
+  const usage = createKeyUsage();
+  const report = () => keyReport(keys.keys(), keys.retired(), usage.counts());
+  metrics.setKeySource(report);
 
   let servers: Servers | undefined;
   try {
@@ -74,6 +78,7 @@ export async function runController(options: RunOptions): Promise<void> {
           return (await pool.unseal(withoutTemplateData, keys.keys().map((k) => k.fingerprint), 'http')).secret.data ?? {};
         },
         keyCount: () => keys.keys().length,
+        keys: report,
       },
       listenAddr: config.listenAddr, listenMetricsAddr: config.listenMetricsAddr, readTimeoutMs: config.readTimeoutMs, writeTimeoutMs: config.writeTimeoutMs,
       rateLimit: config.rateLimit, rateLimitBurst: config.rateLimitBurst, trustedProxyHops: config.trustedProxyHops,
@@ -87,7 +92,7 @@ export async function runController(options: RunOptions): Promise<void> {
     const keyOrder = createKeyTrialOrder();
     const sealedSecrets = await watchSealedSecrets({
       client, namespaces: config.allNamespaces ? undefined : [config.namespace, ...config.additionalNamespaces], labelSelector: config.labelSelector,
-      recreateDeleted: !config.skipRecreate, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), metrics, log, signal,
+      recreateDeleted: !config.skipRecreate, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), usage, metrics, log, signal,
     });
     const unseal = createUnsealer({
       client, pool, keyOrder, keys: () => keys.keys(), probablyMissing: (key) => sealedSecrets.probablyMissing(key), lookup: (key) => sealedSecrets.lookup(key),
@@ -95,7 +100,7 @@ export async function runController(options: RunOptions): Promise<void> {
     });
     const leadTerm = (term: AbortSignal) => lead({
       client, keys, sealedSecrets, unseal, namespace: config.namespace, certConfigMap: config.certConfigMap, workers: config.workers,
-      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, metrics, log,
+      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, usage, metrics, log,
     }, term);
 
     // Keys that never load (a refused token) must not hold up shutdown.

@@ -52,6 +52,12 @@ export function createKeyTrialOrder(): KeyTrialOrder {
   };
 }
 
+/** The keys status.keyFingerprints says the SealedSecret needs that are not among the loaded (active) keys. */
+function missingKeys(sealed: SealedSecret, keys: readonly { fingerprint: string }[]): string[] {
+  const loaded = new Set(keys.map((k) => k.fingerprint));
+  return (sealed.status?.keyFingerprints ?? []).filter((fp) => !loaded.has(fp));
+}
+
 /** What an unseal thread needs of a SealedSecret (not its status or managedFields, copied for nothing). */
 function forUnsealing(sealed: SealedSecret): SealedSecret {
   const { name, namespace, uid, annotations } = sealed.metadata;
@@ -193,7 +199,11 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       // content, or a template that fails, does not get better by waiting: only a new version of
       // the SealedSecret helps.
       const retry = error instanceof DecryptError ? error.failure === 'no-key' : !(error instanceof UnsupportedError || error instanceof TemplateError);
-      failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message: `Failed to unseal: ${errorMessage(error)}`, retry };
+      const missing = error instanceof DecryptError && error.failure === 'no-key' ? missingKeys(sealed, options.keys()) : [];
+      const message = missing.length === 0
+        ? `Failed to unseal: ${errorMessage(error)}`
+        : `Failed to unseal: ${errorMessage(error)}; it needs sealing key ${missing.join(', ')}, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again`;
+      failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message, retry };
     }
     if (signal.aborted) return { retry: false };
     metrics.unsealDuration.observe({ result: failure ? 'error' : changed ? 'written' : 'unchanged' }, (performance.now() - started) / 1000);
