@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { SealedSecret } from '../shared/kube.ts';
 import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
+import { createEscrow, escrowEncrypter, type Escrow } from './escrow.ts';
 import { createKubeClient, loadKubeConfig } from './kube-client.ts';
 import { startKeyManager } from './key-manager.ts';
 import { createKeyUsage, keyReport } from './key-usage.ts';
@@ -41,6 +42,8 @@ export async function runController(options: RunOptions): Promise<void> {
   const kubeConfig = loadKubeConfig(config.kubeconfig || undefined, options.env);
   const client = createKubeClient(kubeConfig, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
   const now = () => new Date();
+  // Before anything starts: a recipient with a bad checksum stops the controller here, in one line.
+  const backupEncrypter = config.keyBackupRecipients.length > 0 ? await escrowEncrypter(config.keyBackupRecipients) : undefined;
   log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: kubeConfig.getCurrentCluster()?.server });
 
   const pool = createUnsealPool({
@@ -62,6 +65,13 @@ export async function runController(options: RunOptions): Promise<void> {
   const usage = createKeyUsage();
   const report = () => keyReport(keys.keys(), keys.retired(), usage.counts());
   metrics.setKeySource(report);
+  const escrow: Escrow | undefined = backupEncrypter && createEscrow({
+    client, namespace: config.namespace, name: config.keyBackupConfigMap, encrypter: backupEncrypter, metrics, log: log.with({ component: 'escrow' }),
+    keys: () => [...keys.keys(), ...keys.retired()].flatMap((key) => {
+      const secret = keys.secret(key.name);
+      return secret ? [{ key, secret }] : [];
+    }),
+  });
 
   let servers: Servers | undefined;
   try {
@@ -100,7 +110,8 @@ export async function runController(options: RunOptions): Promise<void> {
     });
     const leadTerm = (term: AbortSignal) => lead({
       client, keys, sealedSecrets, unseal, namespace: config.namespace, certConfigMap: config.certConfigMap, workers: config.workers,
-      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, usage, metrics, log,
+      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, usage,
+      ...(escrow ? { backUpKeys: (term: AbortSignal) => escrow.backUp(term) } : {}), metrics, log,
     }, term);
 
     // Keys that never load (a refused token) must not hold up shutdown.
