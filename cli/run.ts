@@ -74,16 +74,19 @@ export async function run(options: CliOptions, context: RunContext): Promise<voi
     write(recover(await readInput(), keyring.map((k) => k.key), format), true);
     return;
   }
-  if (options.reEncrypt && (options.operands.length > 0 || options.recoveryPrivateKey.length > 0 || isDirectory(io, options.secretFile))) {
-    await (await import('./re-encrypt-run.ts')).reencryptMany(options, { io, format, output });
-    return;
-  }
-  if (options.recoveryPrivateKey.length > 0 && io.stderrIsTty) {
+  // --re-encrypt offline (it uses --recovery-private-key) or of files and directories.
+  const reencryptMany = options.reEncrypt && !options.validate
+    && (options.operands.length > 0 || options.recoveryPrivateKey.length > 0 || isDirectory(io, options.secretFile));
+  if (options.recoveryPrivateKey.length > 0 && !reencryptMany && io.stderrIsTty) {
     io.warn('warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal');
   }
   const remote = { env: io.env, warn: io.warn, format };
   if (options.validate) {
     await (await import('./remote.ts')).validate(await readInput(), options, remote);
+    return;
+  }
+  if (reencryptMany) {
+    await (await import('./re-encrypt-run.ts')).reencryptMany(options, { io, format, output });
     return;
   }
   if (options.reEncrypt) {
