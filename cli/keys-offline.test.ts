@@ -5,13 +5,14 @@
  * `kubeseal keys restore`). The escrow ConfigMap is made with shared/key-backup.ts, the format the
  * controller writes.
  */
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, readFixture, secondKey, sealingKey } from '../test/fixtures/fixtures.ts';
-import { runKubeseal, type CliResult } from '../test/run-cli.ts';
+import { KUBESEAL, runKubeseal, type CliResult } from '../test/run-cli.ts';
 import { ageEncrypter, generateAgeIdentity } from '../shared/age.ts';
 import { encryptKeyBackupEntry, keyBackupConfigMap } from '../shared/key-backup.ts';
 import { keySecret } from '../shared/key-secret.ts';
@@ -25,6 +26,14 @@ const SECOND_CERT = fixturePath('second-cert.pem');
 const BOTH_KEYS = `${fixturePath('sealing-key.pem')},${fixturePath('second-key.pem')}`;
 const FIRST = keyFingerprint(sealingKey());
 const SECOND = keyFingerprint(secondKey());
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const scratch = mkdtempSync(join(tmpdir(), 'kubeseal-keys-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -143,6 +152,15 @@ describe('kubeseal --re-encrypt of many files, offline', () => {
     expect(openedBy(join(dir, 'c.json'))).toEqual([SECOND]);
     expect(openedBy(join(dir, 'a.yaml'))).toEqual([SECOND]);
     expect(statSync(join(dir, 'a.yaml')).mode & 0o777).toBe(0o644);
+  });
+
+  it.skipIf(!hasScript)('shows a progress line on a terminal only, rewritten in place, cleared before the summary', () => {
+    const dir = repository();
+    const command = [process.execPath, KUBESEAL, '--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', CERT, dir].map((w) => `'${w}'`).join(' ');
+    const onTty = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { PATH: process.env.PATH, KUBECONFIG: '/nonexistent' } });
+    expect(onTty).toContain(`\r\x1b[Kre-encrypting 1/4: ${dir}/a.yaml`);
+    expect(onTty).toContain(`\r\x1b[Kre-encrypting 4/4: ${dir}/sub/b.yaml`);
+    expect(onTty).toMatch(/\r\x1b\[Kre-encrypted 2 SealedSecrets, 2 already current, 0 failed\r?\n$/);
   });
 
   it('offline needs --cert; -w takes one input; stdin goes to stdout', async () => {
