@@ -52,7 +52,11 @@ describe.skipIf(noNetns !== null)('rotate and retire through the controller', ()
   let home = '';
   let app = '';
   const admin = { KUBECONFIG: cluster.kubeconfigPath };
-  const kubeseal = (args: readonly string[], stdin?: string) => runKubeseal(['--controller-namespace', home, ...args], { env: admin, ...(stdin === undefined ? {} : { stdin }) });
+  // A subcommand is the first word; the flags follow it.
+  const kubeseal = (args: readonly string[], stdin?: string) => runKubeseal(
+    args[0] === 'keys' ? ['keys', '--controller-namespace', home, ...args.slice(1)] : ['--controller-namespace', home, ...args],
+    { env: admin, ...(stdin === undefined ? {} : { stdin }) },
+  );
   const listed = async (): Promise<ControllerKeys> => JSON.parse(ok(await kubeseal(['keys', '-o', 'json']))) as ControllerKeys;
   const repo = join(scratch, 'repo');
 
