@@ -47,6 +47,10 @@ function repository(): string {
   writeFileSync(join(dir, 'sub', 'b.yaml'), `${second}${second}`);
   writeFileSync(join(dir, 'c.json'), `${JSON.stringify(parseDocuments(readFixture('upstream-namespace-wide.yaml'))[0], null, 2)}\n`);
   writeFileSync(join(dir, 'notes.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n');
+  // Hidden directories (.git) and files that are not manifests are never read or rewritten.
+  mkdirSync(join(dir, '.git'));
+  writeFileSync(join(dir, '.git', 'stale.yaml'), second);
+  writeFileSync(join(dir, 'README.md'), 'not a manifest\n');
   return dir;
 }
 
@@ -129,6 +133,7 @@ describe('kubeseal --re-encrypt of many files, offline', () => {
     const unsealed = (text: string) => parseDocuments(text).map((d) => unsealSealedSecret(readSealedSecret(d, 'x'), { keys: [sealingKey(), secondKey()] }).secret);
     expect(unsealed(after['sub/b.yaml'] ?? '')).toEqual(unsealed(before['sub/b.yaml'] ?? ''));
     expect(readdirSync(join(dir, 'sub'))).toEqual(['b.yaml']);
+    expect(readFileSync(join(dir, '.git', 'stale.yaml'), 'utf8')).toBe(readFixture('upstream-second-key.yaml'));
 
     const again = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', CERT, '-f', dir]);
     expect(again).toMatchObject({ code: 0, stderr: 're-encrypted 0 SealedSecrets, 4 already current, 0 failed\n' });
@@ -221,6 +226,13 @@ describe('the key backup (escrow) ConfigMap with an age identity', () => {
     expectOneError(wrong, /cannot be decrypted with the given age identity/);
     expect(wrong.stderr).not.toMatch(/AGE-SECRET-KEY|BEGIN/);
     expect(wrong.stdout.toString()).toBe('');
+  });
+
+  it('kubeseal keys names the key Secret of the backup that opens each SealedSecret', async () => {
+    const result = await runKubeseal(['keys', '--recovery-private-key', backup, '--recovery-age-identity', identityFile, '-f', join(repository(), 'sub', 'b.yaml')]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    const rows = result.stdout.toString().trimEnd().split('\n').slice(1).map((line) => line.split(/\s{3,}/).slice(3));
+    expect(rows).toEqual([['sealed-secrets-keybbbbb', SECOND], ['sealed-secrets-keybbbbb', SECOND]]);
   });
 
   it('kubeseal keys restore prints the key Secrets for the controller namespace; -w writes them with mode 0600', async () => {
