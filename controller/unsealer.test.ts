@@ -142,6 +142,16 @@ describe('one unseal pass', () => {
     expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({ conditions: [{ type: 'Synced', status: 'False', message: `Failed to unseal: ${error.message}` }] });
   });
 
+  it('when no key fits and status.keyFingerprints names a key that is not loaded, says which key is missing and keeps the fingerprints', async () => {
+    const t = setUp({ outcome: () => new DecryptError('no-key', 'no key could decrypt secret (a)') });
+    t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True' }], keyFingerprints: ['SHA256:gone'] }));
+    expect(await t.run('db')).toEqual({ retry: true });
+    expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({
+      keyFingerprints: ['SHA256:gone'],
+      conditions: [{ type: 'Synced', status: 'False', message: 'Failed to unseal: no key could decrypt secret (a); it needs sealing key SHA256:gone, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again' }],
+    });
+  });
+
   it('records the same failure only once: no second Event when the condition already says so', async () => {
     const error = new DecryptError('no-key', 'no key could decrypt secret (a)');
     const t = setUp({ outcome: () => error });
