@@ -168,6 +168,22 @@ describe('kubeseal --re-encrypt of many files, offline', () => {
     expect(onTty).toMatch(/\r\x1b\[Kre-encrypted 2 SealedSecrets, 2 already current, 0 failed\r?\n$/);
   });
 
+  it('skips a file of the directory that is not YAML (with a warning), but fails on one named explicitly', async () => {
+    const dir = repository();
+    const template = '{{- if .Values.sealed }}\nkind: SealedSecret\n{{- end }}\n';
+    writeFileSync(join(dir, 'sub', 'template.yaml'), template);
+    const walked = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', CERT, dir]);
+    expect(walked.code, walked.stderr).toBe(0);
+    expect(walked.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^warning: skipped ${dir}/sub/template.yaml: .* is not valid`)),
+      're-encrypted 2 SealedSecrets, 2 already current, 0 failed',
+    ]);
+    expect(walked.stderr).not.toContain('.Values');
+    const named = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', CERT, join(dir, 'sub', 'template.yaml')]);
+    expect(named.code).toBe(1);
+    expect(readFileSync(join(dir, 'sub', 'template.yaml'), 'utf8')).toBe(template);
+  });
+
   it('offline needs --cert; -w takes one input; stdin goes to stdout', async () => {
     const dir = repository();
     const noCert = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, dir]);

@@ -7,7 +7,8 @@
  * Invariants: a file is written only when every SealedSecret in it was re-encrypted, and only when
  * something changed (a file whose SealedSecrets are all already current is left as it is); one
  * file failing does not stop the others; the summary counts SealedSecrets; the exit is non-zero
- * when any file failed. Progress goes to stderr, and only on a terminal.
+ * when any file failed. Files found in a directory that hold no SealedSecret are left alone (a
+ * warning when they are not even YAML or JSON). Progress goes to stderr, and only on a terminal.
  */
 import type { KeyObject } from 'node:crypto';
 import { UserError, errorMessage } from '../shared/errors.ts';
@@ -90,7 +91,17 @@ export async function reencryptFiles(files: readonly ManifestFile[], reencrypter
     let sealedInFile = 0;
     try {
       const bytes = io.readFile(file.path, 'file');
-      const docs = parseDocuments(bytes, `"${file.path}"`);
+      let docs: unknown[];
+      try {
+        docs = parseDocuments(bytes, `"${file.path}"`);
+      } catch (error) {
+        // A file found in a directory that is not YAML or JSON (a Helm template, say) holds no
+        // SealedSecret this could rewrite: said, but not a failure. A file named by the user is.
+        if (file.explicit || !(error instanceof UserError)) throw error;
+        clearLine();
+        io.warn(`warning: skipped ${file.path}: ${errorMessage(error)}`);
+        continue;
+      }
       sealedInFile = docs.filter(isSealedSecretDoc).length;
       const result = await reencryptFile(bytes.toString('utf8'), docs, file, reencrypter);
       if (result.content !== undefined) io.writeFileAtomic(file.path, result.content);
