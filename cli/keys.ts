@@ -81,7 +81,16 @@ async function offline(options: CliOptions, io: Io, format: OutputFormat | 'tabl
   const rows: Opened[] = [];
   for (const input of inputs) {
     const what = input.file === '-' ? 'input' : `"${input.file}"`;
-    const docs = parseDocuments(input.bytes, what).filter((doc) => isObject(doc) && doc.kind === SEALED_SECRET_KIND);
+    let parsed: unknown[];
+    try {
+      parsed = parseDocuments(input.bytes, what);
+    } catch (error) {
+      // As --re-encrypt of a directory: a file found there that is not YAML or JSON is skipped.
+      if (input.explicit || !(error instanceof UserError)) throw error;
+      io.warn(`warning: skipped ${input.file}: ${error.message}`);
+      continue;
+    }
+    const docs = parsed.filter((doc) => isObject(doc) && doc.kind === SEALED_SECRET_KIND);
     if (docs.length === 0 && input.explicit) throw new UserError(`${what} holds no SealedSecret; name SealedSecret manifests or directories of them`);
     for (const [index, doc] of docs.entries()) {
       const sealed = readSealedSecret(doc, docs.length > 1 ? `${what} SealedSecret ${index + 1}` : what);
