@@ -15,7 +15,7 @@ import { describeService, type ControllerService } from './controller-service.ts
 export const oneLine = (text: string): string => remoteText(text, 1000);
 
 /** The cluster modes, for what a failure means in each. */
-export type Mode = 'fetch' | 'validate' | 'reencrypt';
+export type Mode = 'fetch' | 'validate' | 'reencrypt' | 'keys';
 
 /** A failure of one step, as a detail (what happened) and a hint (what to do), joined for the user. */
 export class StepError extends UserError {
@@ -83,7 +83,7 @@ export function proxyFailure(response: ApiResponse, service: ControllerService, 
   const status = apiStatus(response);
   const where = describeService(service);
   if (response.status === 403 && status) {
-    const verb = mode === 'fetch' ? 'get' : 'create';
+    const verb = mode === 'fetch' || mode === 'keys' ? 'get' : 'create';
     return new StepError(
       `you lack the RBAC permission "${verb}" on services/proxy that reaching the controller through the API server needs: ${status.message || answer(response)}`,
       `ask for it for ${where}${mode === 'fetch' ? ', or seal offline with --cert <file or URL>' : ''}`,
@@ -120,6 +120,11 @@ export function configMapCertificate(response: ApiResponse, name: string, key: s
 
 /** A re-encrypted SealedSecret as upstream prints it: typed, Go's field order, without server-set metadata. */
 export function printableReencrypted(body: Buffer, format: OutputFormat): string {
+  return formatManifest(reencryptedManifest(body), format);
+}
+
+/** The object printableReencrypted prints (kubeseal --re-encrypt of many files formats it per file). */
+export function reencryptedManifest(body: Buffer): unknown {
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));
@@ -129,11 +134,11 @@ export function printableReencrypted(body: Buffer, format: OutputFormat): string
   const sealed = readSealedSecret(doc, 'the controller\'s answer');
   const { creationTimestamp: _created, deletionTimestamp: _deleted, generation: _generation, ...metadata } = sealed.metadata;
   const { template, data, encryptedData } = sealed.spec;
-  return formatManifest({
+  return {
     kind: SEALED_SECRET_KIND,
     apiVersion: SEALED_SECRET_API_VERSION,
     metadata,
     spec: { ...(template ? { template } : {}), ...(data ? { data } : {}), encryptedData: sortedMap(encryptedData) },
     ...(sealed.status ? { status: sealed.status } : {}),
-  }, format);
+  };
 }

@@ -70,10 +70,11 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
   });
   it('completes flag names, long and short, and the subcommand in first place', () => {
     expect(complete('kubeseal', '--for')).toEqual(['--format']);
-    expect(complete('kubeseal', '--re')).toEqual(['--re-encrypt', '--recovery-private-key', '--recovery-unseal', '--request-timeout']);
+    expect(complete('kubeseal', '--re')).toEqual(['--re-encrypt', '--recovery-age-identity', '--recovery-private-key', '--recovery-unseal', '--request-timeout']);
     expect(complete('kubeseal', '-')).toEqual(expect.arrayContaining(['-o', '-w', '-f', '-n', '-s', '--cert', '--raw']));
     expect(complete('kubeseal', '--')).not.toContain('--rotate');
     expect(complete('kubeseal', 'co')).toEqual(['completion']);
+    expect(complete('kubeseal', 'ke')).toEqual(['keys']);
     expect(complete('kubeseal', '--raw', 'co')).toEqual([]);
     expect(complete('kubeseal', 'completion', '')).toEqual(['bash', 'fish', 'zsh']);
   });

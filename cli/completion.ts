@@ -104,7 +104,7 @@ ${cases.join('\n')}
     COMPREPLY=($(compgen -W ${singleQuoted(all)} -- "$cur"))
   fi
   if (( COMP_CWORD == 1 )) && [[ "$cur" != -* ]]; then
-    COMPREPLY+=($(compgen -W completion -- "$cur"))
+    COMPREPLY+=($(compgen -W 'completion keys' -- "$cur"))
   fi
   return 0
 }
@@ -147,7 +147,7 @@ _kubeseal() {
   fi
   _arguments -s \\
 ${specs.join(' \\\n')} \\
-    '1:: :(completion)'
+    '1:: :(completion keys)'
 }
 
 if [[ "\${funcstack[1]}" == _kubeseal ]]; then
@@ -181,6 +181,7 @@ ${lists.join('\n\n')}
 
 complete -c kubeseal -f
 complete -c kubeseal -n __fish_use_subcommand -a completion -d 'Print a shell completion script'
+complete -c kubeseal -n __fish_use_subcommand -a keys -d 'List the sealing keys and which key opens what'
 complete -c kubeseal -n '__fish_seen_subcommand_from completion' -a ${fishQuoted(SHELLS.join(' '))}
 ${lines.join('\n')}
 `;

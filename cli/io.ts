@@ -9,7 +9,7 @@
  * token files they name, by client-node in cli/api.ts) by client-go's loading rules.
  */
 import { randomBytes } from 'node:crypto';
-import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { MAX_INPUT_BYTES } from '../shared/input-limits.ts';
@@ -20,15 +20,27 @@ export interface Io {
   readStdin(): Promise<Buffer>;
   /** A file's bytes, at most `limit` (MAX_INPUT_BYTES); `what` names the flag it came from, for the error message. */
   readFile(path: string, what: string, limit?: number): Buffer;
+  /**
+   * The entries of directory `path` (names, and which are directories; symbolic links are not
+   * followed), or undefined when `path` is not a directory. `what` names the flag or argument.
+   */
+  readDirectory(path: string, what: string): DirectoryEntry[] | undefined;
   /** Replace `path` atomically with `content` (mode 0600 when `secret`). */
   writeFileAtomic(path: string, content: string | Buffer, options?: { secret?: boolean }): void;
   writeStdout(content: string | Buffer): void;
   warn(message: string): void;
+  /** Raw text to stderr (a progress line rewritten in place with \r). */
+  writeStderr(content: string): void;
   stdinIsTty: boolean;
   stderrIsTty: boolean;
   env: Readonly<Record<string, string | undefined>>;
   now(): Date;
   random(size: number): Uint8Array;
+}
+
+export interface DirectoryEntry {
+  readonly name: string;
+  readonly directory: boolean;
 }
 
 function reason(error: unknown): string {
@@ -44,6 +56,15 @@ export function readFileOrFail(path: string, what: string, limit = MAX_INPUT_BYT
     return readFileBounded(path, limit, `${what} "${path}"`);
   } catch (error) {
     if (error instanceof TooLargeError) throw error;
+    throw new UserError(`cannot read ${what} "${path}": ${reason(error)}; check the path`);
+  }
+}
+
+export function readDirectory(path: string, what: string): DirectoryEntry[] | undefined {
+  try {
+    if (!statSync(path).isDirectory()) return undefined;
+    return readdirSync(path, { withFileTypes: true }).map((entry) => ({ name: entry.name, directory: entry.isDirectory() }));
+  } catch (error) {
     throw new UserError(`cannot read ${what} "${path}": ${reason(error)}; check the path`);
   }
 }
@@ -80,12 +101,16 @@ export function processIo(): Io {
       }
     },
     readFile: readFileOrFail,
+    readDirectory,
     writeFileAtomic,
     writeStdout: (content) => {
       process.stdout.write(content);
     },
     warn: (message) => {
       process.stderr.write(`${message}\n`);
+    },
+    writeStderr: (content) => {
+      process.stderr.write(content);
     },
     // Getters: touching process.stdin builds its stream, loading tty and net (or fs streams,
     // fs/promises and readline): milliseconds of start-up, wasted when the input comes from -f.

@@ -51,6 +51,8 @@ async function run(argv: string[], options: {
       if (!content) throw new UserError(`cannot read ${what} "${path}": no such file; check the path`);
       return content;
     },
+    readDirectory: () => undefined,
+    writeStderr: () => undefined,
     writeFileAtomic: (path, content, opts) => {
       files.set(path, Buffer.from(content));
       written.push({ path, secret: opts?.secret === true });

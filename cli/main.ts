@@ -24,14 +24,20 @@ export function bugReport(error: unknown): string {
 }
 
 /**
- * Runs one kubeseal command (argv without node and the script) and returns its exit code. The
- * one subcommand, `completion <shell>`, prints a shell completion script (cli/completion.ts).
+ * Runs one kubeseal command (argv without node and the script) and returns its exit code. Two
+ * subcommands, words upstream kubeseal gives no meaning: `completion <shell>` prints a shell
+ * completion script (cli/completion.ts); `keys` is about the sealing keys (cli/keys.ts).
  */
 export async function kubeseal(argv: readonly string[], io: Io, version: string): Promise<number> {
   try {
     if (argv[0] === 'completion') {
       const { completionScript, parseShell } = await import('./completion.ts');
       io.writeStdout(completionScript(parseShell(argv.slice(1)), SPECS));
+      return 0;
+    }
+    if (argv[0] === 'keys') {
+      const { keysCommand } = await import('./keys.ts');
+      await keysCommand(parseOptions(argv.slice(1), io.env), io);
       return 0;
     }
     await run(parseOptions(argv, io.env), { io, version });

@@ -106,6 +106,8 @@ function fakeIo(files: Record<string, Buffer>, stdin: Buffer): Io & { stderr: st
       if (content === undefined) throw new UserError(`cannot read ${what} "${path}": no such file; check the path`);
       return content;
     },
+    readDirectory: () => undefined,
+    writeStderr: () => undefined,
     writeFileAtomic: () => undefined,
     writeStdout: () => undefined,
     warn: (message) => {

@@ -31,6 +31,10 @@ export interface CliOptions {
   reEncrypt: boolean;
   recoveryUnseal: boolean;
   recoveryPrivateKey: string[];
+  /** age identity files that open a key backup (escrow) ConfigMap given to --recovery-private-key. */
+  recoveryAgeIdentity: string[];
+  /** Arguments that are not flags: files and directories for --re-encrypt and `kubeseal keys`. */
+  operands: string[];
   version: boolean;
   help: boolean;
   /** kubectl connection flags, by their long name ("as-group", "namespace", ...). */
@@ -82,6 +86,7 @@ const KUBESEAL_FLAGS: FlagSpec[] = [
   { flags: '--rotate', kind: 'bool', hidden: true, help: 'Deprecated: use --re-encrypt' },
   { flags: '--recovery-unseal', kind: 'bool', help: 'Decrypt a sealed secrets file obtained from stdin, using the private key passed with --recovery-private-key. Intended to be used in disaster recovery mode.' },
   { flags: '--recovery-private-key <file>', kind: 'list', help: 'Private key filename used by the --recovery-unseal command. Multiple files accepted either via comma separated list or by repetition of the flag. Either PEM encoded private keys or a backup of a json/yaml encoded k8s sealed-secret controller secret (and v1.List) are accepted.', complete: 'file' },
+  { flags: '--recovery-age-identity <file>', kind: 'list', help: 'age identity file (AGE-SECRET-KEY-1...) that opens a key backup ConfigMap given to --recovery-private-key (controller --key-backup-recipient). Beyond upstream.', complete: 'file' },
   { flags: '--version', kind: 'bool', help: 'Print version information and exit' },
   { flags: '--help', kind: 'bool', help: 'Print this help message' },
 ];
@@ -136,6 +141,13 @@ Examples:
   # Disaster recovery: open a SealedSecret with a backup of the sealing keys:
   kubeseal --recovery-unseal --recovery-private-key keys-backup.yaml -o yaml < db-sealed.yaml
 
+  # Sealing keys: which exist, which seals, how many SealedSecrets need each (kubeseal keys --help):
+  kubeseal keys
+
+  # Re-encrypt every SealedSecret of a directory in place with the newest key (offline too, with
+  # --recovery-private-key and --cert):
+  kubeseal --re-encrypt sealed-secrets/
+
   # Shell completion of flags and file names (bash, zsh or fish):
   source <(kubeseal completion bash)
 
@@ -148,7 +160,7 @@ const DESCRIPTION = 'Seal Kubernetes Secrets into SealedSecrets that only the co
 
 /** Parse the command line and SEALED_SECRETS_* environment into options. Throws UsageError. */
 export function parseOptions(args: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOptions {
-  const { values: o, explicit } = parseFlags({ name: 'kubeseal', specs: SPECS, args, env, envPrefix: ENV_PREFIX });
+  const { values: o, explicit, operands } = parseFlags({ name: 'kubeseal', specs: SPECS, args, env, envPrefix: ENV_PREFIX });
   const str = (key: string): string => (o[key] as string | undefined) ?? '';
   const opt = (key: string): string | undefined => (o[key] as string | undefined) || undefined;
   const bool = (key: string): boolean => o[key] === true;
@@ -174,6 +186,8 @@ export function parseOptions(args: readonly string[], env: Readonly<Record<strin
     reEncrypt: bool('reEncrypt') || bool('rotate'),
     recoveryUnseal: bool('recoveryUnseal'),
     recoveryPrivateKey: list('recoveryPrivateKey'),
+    recoveryAgeIdentity: list('recoveryAgeIdentity'),
+    operands: [...operands],
     version: bool('version'),
     help: bool('help'),
     kube: {

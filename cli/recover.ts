@@ -11,20 +11,27 @@ import { privateKeyOfSecret } from '../shared/key-secret.ts';
 import { pemBlocks, parsePrivateKey } from '../shared/keys.ts';
 import { decodeManifest, formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
 import { TemplateError, unsealSealedSecret } from '../shared/sealed-secret.ts';
+import { shownName } from '../shared/untrusted.ts';
 
 /** The private keys in one --recovery-private-key file. */
 export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
+  return readNamedRecoveryKeys(content, file).map((k) => k.key);
+}
+
+/** The private keys in one --recovery-private-key file, each with its key Secret's name when the file names it. */
+export function readNamedRecoveryKeys(content: Buffer, file: string): { key: KeyObject; name?: string }[] {
   const text = decodeManifest(content, `--recovery-private-key "${file}"`);
   const pems = pemBlocks(text).filter((b) => b.type.endsWith('PRIVATE KEY'));
   if (pems.length > 0) {
-    return pems.map((b, i) => parsePrivateKey(b.pem, pems.length > 1 ? `--recovery-private-key "${file}" key ${i + 1}` : `--recovery-private-key "${file}"`));
+    return pems.map((b, i) => ({ key: parsePrivateKey(b.pem, pems.length > 1 ? `--recovery-private-key "${file}" key ${i + 1}` : `--recovery-private-key "${file}"`) }));
   }
   const docs = parseDocuments(text, `--recovery-private-key "${file}"`);
   const secrets = docs.flatMap((doc) => (isObject(doc) && doc.kind === 'List' && Array.isArray(doc.items) ? doc.items : [doc]));
   if (secrets.length === 0) throw new UserError(`--recovery-private-key "${file}" holds no key; pass a PEM private key or a backup of the sealing key Secrets`);
   return secrets.map((secret, index) => {
     const where = `--recovery-private-key "${file}"${secrets.length > 1 ? ` item ${index + 1}` : ''}`;
-    return privateKeyOfSecret(secret, where);
+    const name = isObject(secret) && isObject(secret.metadata) ? shownName(secret.metadata.name) : undefined;
+    return { key: privateKeyOfSecret(secret, where), ...(name ? { name } : {}) };
   });
 }
 

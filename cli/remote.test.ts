@@ -18,7 +18,8 @@ import { configMapPath, proxyPath, servicePath } from './controller-service.ts';
 import { normalizeServer, parseRequestTimeout, resolveConnection } from './kube-connection.ts';
 import { mergeKubeconfigs, type KubeconfigData } from './kubeconfig.ts';
 import { parseOptions } from './options.ts';
-import { fetchCertificate, reencrypt, validate, type RemoteContext } from './remote.ts';
+import { controllerReencrypter, fetchCertificate, listKeys, reencrypt, validate, type RemoteContext } from './remote.ts';
+import { readSealedSecret } from '../shared/kube.ts';
 
 const CERT = readFixture('sealing-cert.pem');
 const dir = mkdtempSync(join(tmpdir(), 'kubeseal-remote-'));
@@ -501,5 +502,64 @@ describe('--re-encrypt', () => {
     await expect(reencrypt(input('a'), opts(), context())).rejects.toThrow(/^cannot re-encrypt secret demo\/a: the controller answered 500 Internal Server Error: error decrypting secret$/);
     handler = cluster({ proxy: (_req, res) => res.writeHead(409).end() });
     await expect(reencrypt(input('a'), opts(), context())).rejects.toThrow(/^unable to rotate secret$/);
+  });
+});
+
+describe('kubeseal keys and --re-encrypt of many files, through the controller', () => {
+  const FP_NEW = `SHA256:${'N'.repeat(43)}`;
+  const FP_OLD = `SHA256:${'O'.repeat(43)}`;
+  const keysAnswer = {
+    keys: [
+      { name: 'key-new', fingerprint: FP_NEW, notBefore: '2026-12-01T00:00:00Z', sealing: true, retired: false, sealedSecrets: 1 },
+      { name: 'key-old', fingerprint: FP_OLD, notBefore: '2026-11-01T00:00:00Z', sealing: false, retired: false, sealedSecrets: 1 },
+    ],
+    missing: [],
+  };
+  const controller = (req: Seen, res: ServerResponse) => {
+    if (req.url.endsWith('/proxy/v1/keys')) return json(res, 200, keysAnswer);
+    if (req.url.endsWith('/proxy/v1/rotate')) {
+      const sent = JSON.parse(req.body) as ReturnType<typeof sealedDoc>;
+      return json(res, 200, { ...sent, spec: { ...sent.spec, encryptedData: { password: 'AgNEW' } } });
+    }
+    return res.writeHead(404).end();
+  };
+  /** The API server also holds SealedSecrets demo/current (opened by the new key) and demo/stale (by the old one). */
+  const withLive = (proxy: Handler): Handler => {
+    const others = cluster({ proxy });
+    return (req, res) => {
+      const live = /^\/apis\/bitnami\.com\/v1alpha1\/namespaces\/demo\/sealedsecrets\/(current|stale)$/.exec(req.url);
+      if (!live) return others(req, res);
+      return json(res, 200, { ...sealedDoc(live[1] as string), status: { keyFingerprints: [live[1] === 'current' ? FP_NEW : FP_OLD] } });
+    };
+  };
+
+  it('kubeseal keys GETs /v1/keys through the proxy', async () => {
+    handler = cluster({ proxy: controller });
+    expect(await listKeys(opts(), context())).toEqual(keysAnswer);
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toContain('GET /api/v1/namespaces/kube-system/services/http:sealed-secrets-controller:http/proxy/v1/keys');
+  });
+
+  it('an upstream controller (plain 404 for /v1/keys) is named as such, with the kubectl way to list the keys', async () => {
+    handler = cluster({ proxy: (_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n') });
+    await expect(listKeys(opts(), context())).rejects.toThrow(/does not serve \/v1\/keys \(upstream's controller, or an older one\); list the key Secrets with kubectl get secrets -n kube-system -l sealedsecrets.bitnami.com\/sealed-secrets-key$/);
+  });
+
+  it('skips a SealedSecret whose live copy is identical and opened by the sealing key; re-encrypts the rest', async () => {
+    handler = withLive(controller);
+    const reencrypter = await controllerReencrypter(opts(), context());
+    const sealed = (name: string) => readSealedSecret(sealedDoc(name), name);
+    expect(await reencrypter.reencrypt(sealed('current'))).toEqual({ current: true });
+    expect(await reencrypter.reencrypt(sealed('stale'))).toMatchObject({ current: false, manifest: { spec: { encryptedData: { password: 'AgNEW' } } } });
+    // not in the cluster, or different ciphertexts than the live copy: re-encrypted
+    expect(await reencrypter.reencrypt(sealed('elsewhere'))).toMatchObject({ current: false });
+    const edited = { ...sealed('current'), spec: { ...sealed('current').spec, encryptedData: { password: 'AgEDITED' } } };
+    expect(await reencrypter.reencrypt(edited)).toMatchObject({ current: false });
+    expect(seen.filter((r) => r.url.endsWith('/v1/rotate')).length).toBe(3);
+  });
+
+  it('without /v1/keys (upstream\'s controller) every SealedSecret is re-encrypted', async () => {
+    handler = withLive((req, res) => (req.url.endsWith('/v1/keys') ? res.writeHead(404).end() : controller(req, res)));
+    const reencrypter = await controllerReencrypter(opts(), context());
+    expect(await reencrypter.reencrypt(readSealedSecret(sealedDoc('current'), 'current'))).toMatchObject({ current: false });
   });
 });

@@ -5,7 +5,8 @@
  *   fetching the certificate (--fetch-cert, sealing without --cert): GET the Service's port name,
  *     then /v1/cert.pem;
  *   --validate:   POST /v1/verify, one SealedSecret at a time (409 = cannot open);
- *   --re-encrypt: POST /v1/rotate, one SealedSecret at a time.
+ *   --re-encrypt: POST /v1/rotate, one SealedSecret at a time;
+ *   kubeseal keys: GET /v1/keys (ours only; upstream's controller has no such endpoint).
  *
  * Beyond upstream: when the certificate cannot be had through the proxy (no Service, no
  * services/proxy permission, controller down...), it is read from the ConfigMap the controller
@@ -17,13 +18,17 @@
 import { UserError } from '../shared/errors.ts';
 import { readSealedSecret, type SealedSecret } from '../shared/kube.ts';
 import { parseDocuments, type OutputFormat } from '../shared/manifest.ts';
-import { configMapCertificate, firstPortName, printableReencrypted, proxyFailure, serviceFailure, StepError, type Mode } from './answers.ts';
+import { apiPath, SEALED_SECRETS } from '../shared/api-path.ts';
+import { KEYS_PATH } from '../shared/controller-api.ts';
+import { apiStatus, configMapCertificate, firstPortName, printableReencrypted, proxyFailure, reencryptedManifest, serviceFailure, StepError, type Mode } from './answers.ts';
 import { ConnectionError, createApi, parseKubeconfigFile, type Api } from './api.ts';
 import {
   CERT_CONFIGMAP, CERT_CONFIGMAP_KEY, configMapPath, controllerService, describeService, proxyPath, servicePath, type ControllerService,
 } from './controller-service.ts';
 import { NoClusterError, resolveConnection } from './kube-connection.ts';
+import { readKeyListing, type KeyReport } from './key-list.ts';
 import type { CliOptions } from './options.ts';
+import type { Reencrypter } from './re-encrypt-many.ts';
 
 /** What the remote modes need from the outside world. */
 export interface RemoteContext {
@@ -42,6 +47,7 @@ const NEEDS: Record<Mode, string> = {
   fetch: 'fetching the certificate',
   validate: '--validate',
   reencrypt: '--re-encrypt',
+  keys: 'kubeseal keys',
 };
 
 function connect(options: CliOptions, context: RemoteContext, mode: Mode): Api {
@@ -152,4 +158,70 @@ export async function reencrypt(input: Buffer, options: CliOptions, context: Rem
     printed.push(printableReencrypted(response.body, format));
   }
   return printed.join('');
+}
+
+/** GET /v1/keys through the service proxy (api and port already resolved). */
+async function keysThrough(api: Api, service: ControllerService, port: string): Promise<KeyReport> {
+  const response = await api.send('GET', proxyPath(service, port, KEYS_PATH), { accept: 'application/json' });
+  if (response.status === 404 && !apiStatus(response)) {
+    throw new UserError(`the controller behind ${describeService(service)} does not serve /v1/keys (upstream's controller, or an older one); list the key Secrets with kubectl get secrets -n ${service.namespace} -l sealedsecrets.bitnami.com/sealed-secrets-key`);
+  }
+  if (response.status !== 200) throw new UserError(`cannot list sealing keys: ${proxyFailure(response, service, 'keys').message}`);
+  return readKeyListing(response.body);
+}
+
+/** `kubeseal keys`: the controller's sealing keys, active and retired, with how many SealedSecrets need each. */
+export async function listKeys(options: CliOptions, context: Omit<RemoteContext, 'format'>): Promise<KeyReport> {
+  const api = connect(options, { ...context, format: 'json' }, 'keys');
+  const service = controllerService(options);
+  return keysThrough(api, service, await portNameFor(api, service, 'cannot list sealing keys'));
+}
+
+/** Whether two encryptedData maps hold the same ciphertexts. */
+function sameCiphertexts(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/**
+ * --re-encrypt of many files through the controller. "Already current" needs no key here: when the
+ * cluster holds the same SealedSecret (same name, same ciphertexts) and its status says only the
+ * sealing key opened it (status.keyFingerprints, from /v1/keys), re-sealing would change nothing.
+ * Whenever that cannot be known (upstream's controller, no read permission, a file not applied
+ * yet), the SealedSecret is re-encrypted, as upstream does.
+ */
+export async function controllerReencrypter(options: CliOptions, context: Omit<RemoteContext, 'format'>): Promise<Reencrypter> {
+  const api = connect(options, { ...context, format: 'json' }, 'reencrypt');
+  const service = controllerService(options);
+  const port = await portNameFor(api, service, 'cannot re-encrypt secret');
+  let sealing: string | undefined;
+  try {
+    sealing = (await keysThrough(api, service, port)).keys.find((k) => k.sealing)?.fingerprint;
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+  }
+  const isCurrent = async (sealed: SealedSecret): Promise<boolean> => {
+    const { name, namespace } = sealed.metadata;
+    if (!sealing || !name || !namespace || sealed.spec.data) return false;
+    const response = await api.send('GET', apiPath(SEALED_SECRETS, { namespace, name }));
+    if (response.status !== 200) return false;
+    try {
+      const live = JSON.parse(response.body.toString('utf8')) as { spec?: { encryptedData?: unknown }; status?: { keyFingerprints?: unknown } };
+      const used = live.status?.keyFingerprints;
+      const data = live.spec?.encryptedData;
+      return Array.isArray(used) && used.length === 1 && used[0] === sealing
+        && typeof data === 'object' && data !== null && sameCiphertexts(data as Record<string, string>, sealed.spec.encryptedData);
+    } catch {
+      return false;
+    }
+  };
+  return {
+    reencrypt: async (sealed) => {
+      if (await isCurrent(sealed)) return { current: true };
+      const response = await api.send('POST', proxyPath(service, port, '/v1/rotate'), { body: JSON.stringify(sealed) });
+      if (response.status === 200) return { current: false, manifest: reencryptedManifest(response.body) };
+      if (response.status === 409 || response.status === 500) throw new UserError('the controller cannot open it (error decrypting secret); check it was sealed for this cluster and that its key is not retired');
+      throw new UserError(`cannot re-encrypt: ${proxyFailure(response, service, 'reencrypt').message}`);
+    },
+  };
 }

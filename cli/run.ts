@@ -3,7 +3,8 @@
  * comes before --help (upstream's flag parser answers --help before anything runs, so there
  * `--help --version` prints the help): version, help, the flag checks, --recovery-unseal,
  * --validate, --re-encrypt, then (with a certificate) --fetch-cert, --merge-into, --raw, and
- * sealing. cli/main.test.ts pins this order. Output is collected and written only when everything
+ * sealing. --re-encrypt of files and directories (arguments, or -f naming a directory), or offline
+ * with --recovery-private-key, is cli/re-encrypt-run.ts's. cli/main.test.ts pins this order. Output is collected and written only when everything
  * succeeded.
  */
 import { UsageError, UserError } from '../shared/errors.ts';
@@ -25,6 +26,11 @@ export interface RunContext {
 function outputFile(options: CliOptions): string {
   if (options.sealedSecretFile) return options.sealedSecretFile;
   return options.reEncrypt && options.secretFile ? options.secretFile : '';
+}
+
+/** -f names a directory (--re-encrypt then rewrites its files in place). */
+function isDirectory(io: Io, path: string): boolean {
+  return path !== '' && io.readDirectory(path, '--secret-file') !== undefined;
 }
 
 function checkFlags(options: CliOptions): void {
@@ -62,17 +68,25 @@ export async function run(options: CliOptions, context: RunContext): Promise<voi
   };
 
   if (options.recoveryUnseal) {
-    const { readRecoveryKeys, recover } = await import('./recover.ts');
-    const keys = options.recoveryPrivateKey.flatMap((file) => readRecoveryKeys(io.readFile(file, '--recovery-private-key'), file));
-    write(await recover(await readInput(), keys, format, { now: () => io.now(), random: (n) => io.random(n) }), true);
+    const { recover } = await import('./recover.ts');
+    const { readRecoveryKeyring } = await import('./recovery-keys.ts');
+    const keyring = await readRecoveryKeyring({ files: options.recoveryPrivateKey, identityFiles: options.recoveryAgeIdentity, io });
+    write(await recover(await readInput(), keyring.map((k) => k.key), format, { now: () => io.now(), random: (n) => io.random(n) }), true);
     return;
   }
-  if (options.recoveryPrivateKey.length > 0 && io.stderrIsTty) {
+  // --re-encrypt offline (it uses --recovery-private-key) or of files and directories.
+  const reencryptMany = options.reEncrypt && !options.validate
+    && (options.operands.length > 0 || options.recoveryPrivateKey.length > 0 || isDirectory(io, options.secretFile));
+  if (options.recoveryPrivateKey.length > 0 && !reencryptMany && io.stderrIsTty) {
     io.warn('warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal');
   }
   const remote = { env: io.env, warn: io.warn, format };
   if (options.validate) {
     await (await import('./remote.ts')).validate(await readInput(), options, remote);
+    return;
+  }
+  if (reencryptMany) {
+    await (await import('./re-encrypt-run.ts')).reencryptMany(options, { io, format, output });
     return;
   }
   if (options.reEncrypt) {

@@ -33,6 +33,8 @@ export interface ParsedFlags {
   readonly values: Readonly<Record<string, unknown>>;
   /** Whether the flag was given on the command line or in the environment. */
   explicit(name: string): boolean;
+  /** The arguments that are not flags or flag values, in order. */
+  readonly operands: readonly string[];
 }
 
 /** Go's strconv.ParseBool. */
@@ -110,6 +112,7 @@ export function parseFlags(options: {
   return {
     values,
     explicit: (name) => ['cli', 'env'].includes(program.getOptionValueSource(name) ?? ''),
+    operands: [...program.args],
   };
 }
 

@@ -31,6 +31,7 @@ const DEPLOY_DIR = join(repoRoot(), 'deploy');
 const CONTROLLER_NAMESPACE = 'kube-system';
 const NAME = 'sealed-secrets-controller';
 const CERT_CONFIGMAP = 'sealed-secrets-cert';
+const KEY_BACKUP_CONFIGMAP = 'sealed-secrets-key-backup';
 
 interface KubeObject {
   apiVersion: string;
@@ -143,7 +144,7 @@ describe('deploy/ renders', () => {
 
     const keyAdmin = find<V1Role>('Role', 'sealed-secrets-key-admin');
     expect(namedIn(keyAdmin.rules, 'leases')).toEqual([config.leaseName]);
-    expect(namedIn(keyAdmin.rules, 'configmaps')).toEqual([config.certConfigMap]);
+    expect(namedIn(keyAdmin.rules, 'configmaps')).toEqual([config.certConfigMap, config.keyBackupConfigMap]);
     expect(namedIn(find<V1Role>('Role', 'sealed-secrets-cert-reader').rules, 'configmaps')).toEqual([config.certConfigMap]);
   });
 
@@ -349,6 +350,8 @@ describe('RBAC (applied to a namespace standing in for kube-system)', () => {
     ['create', 'configmaps', CONTROLLER_NAMESPACE],
     ['get', `configmaps/${CERT_CONFIGMAP}`, CONTROLLER_NAMESPACE],
     ['update', `configmaps/${CERT_CONFIGMAP}`, CONTROLLER_NAMESPACE],
+    ['get', `configmaps/${KEY_BACKUP_CONFIGMAP}`, CONTROLLER_NAMESPACE],
+    ['update', `configmaps/${KEY_BACKUP_CONFIGMAP}`, CONTROLLER_NAMESPACE],
   ];
 
   const controllerMayNot: Check[] = [
@@ -384,6 +387,7 @@ describe('RBAC (applied to a namespace standing in for kube-system)', () => {
     ['watch', 'configmaps', CONTROLLER_NAMESPACE],
     ['patch', `configmaps/${CERT_CONFIGMAP}`, CONTROLLER_NAMESPACE],
     ['delete', `configmaps/${CERT_CONFIGMAP}`, CONTROLLER_NAMESPACE],
+    ['delete', `configmaps/${KEY_BACKUP_CONFIGMAP}`, CONTROLLER_NAMESPACE],
   ];
 
   const anyoneMay: Check[] = [
@@ -401,6 +405,7 @@ describe('RBAC (applied to a namespace standing in for kube-system)', () => {
     ['watch', 'configmaps', CONTROLLER_NAMESPACE],
     ['update', `configmaps/${CERT_CONFIGMAP}`, CONTROLLER_NAMESPACE],
     ['get', `configmaps/${CERT_CONFIGMAP}`, ELSEWHERE],
+    ['get', `configmaps/${KEY_BACKUP_CONFIGMAP}`, CONTROLLER_NAMESPACE],
     ['get', 'secrets/sealed-secrets-key', CONTROLLER_NAMESPACE],
     ['list', 'secrets', CONTROLLER_NAMESPACE],
     ['get', 'secrets', ELSEWHERE],
