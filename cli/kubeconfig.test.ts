@@ -3,7 +3,7 @@
  * cluster modes (client-node's parser, cli/kube-connection.ts) load files by the same rules and
  * refuse an unknown --context the same way.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,7 +38,7 @@ const env = { KUBECONFIG: [first, join(dir, 'missing'), file('empty', ''), secon
 
 describe('loading kubeconfig files', () => {
   it('reads contexts without the client library; clusters and users are left out', () => {
-    expect(readContexts(second)).toEqual({
+    expect(readContexts(second, readFileSync(second, 'utf8'))).toEqual({
       clusters: [],
       users: [],
       contexts: [{ name: 'a', cluster: 'a', user: 'u', namespace: 'shadowed' }, { name: 'b', cluster: 'a', user: 'u', namespace: 'from-second' }],
@@ -58,6 +58,28 @@ describe('loading kubeconfig files', () => {
     expect(() => loadKubeconfig({ kubeconfig: join(dir, 'missing'), env, parse: readContexts })).toThrow(/^cannot read --kubeconfig ".*missing": no such file; check the path$/);
     const broken = file('broken', 'contexts: [unclosed\n');
     expect(() => loadKubeconfig({ kubeconfig: broken, env, parse: readContexts })).toThrow(/^kubeconfig ".*broken" is not valid: it is not valid YAML \(line \d+, column \d+\); fix it or pass another with --kubeconfig$/);
+  });
+
+  it('reads each file once, at most 16 MiB: a larger one is refused by name before any parser sees it', () => {
+    const huge = file('huge', 'contexts: []\n');
+    truncateSync(huge, 16 * 1024 * 1024 + 1); // sparse: no 16 MiB written
+    let parsed = 0;
+    const parse = (path: string, text: string) => {
+      parsed++;
+      return readContexts(path, text);
+    };
+    expect(() => loadKubeconfig({ kubeconfig: huge, env, parse })).toThrow(/^kubeconfig ".*huge" is larger than 16 MiB, the most kubeseal reads; check that KUBECONFIG and --kubeconfig name kubeconfig files$/);
+    expect(() => loadKubeconfig({ kubeconfig: '', env: { KUBECONFIG: [first, huge].join(delimiter) }, parse })).toThrow(/"[^"]*huge" is larger than 16 MiB/);
+    expect(parsed).toBe(1); // the first file only; the huge one never reached a parser
+    const exact = file('exact', 'contexts: []\n');
+    truncateSync(exact, 16 * 1024 * 1024);
+    expect(() => loadKubeconfig({ kubeconfig: exact, env, parse: readContexts })).not.toThrow(/larger/);
+  });
+
+  it('a file that cannot be read is one line naming it and the error code', () => {
+    const folder = join(dir, 'a-directory');
+    mkdirSync(folder);
+    expect(() => loadKubeconfig({ kubeconfig: folder, env, parse: readContexts })).toThrow(/^cannot read kubeconfig ".*a-directory" \(EISDIR\); check the path and the file's permissions$/);
   });
 });
 
