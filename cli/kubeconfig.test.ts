@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseKubeconfigFile } from './api.ts';
 import { resolveConnection } from './kube-connection.ts';
 import { loadKubeconfig, readContexts, resolveNamespace } from './kubeconfig.ts';
 import { parseOptions } from './options.ts';
@@ -74,6 +75,22 @@ describe('loading kubeconfig files', () => {
     const exact = file('exact', 'contexts: []\n');
     truncateSync(exact, 16 * 1024 * 1024);
     expect(() => loadKubeconfig({ kubeconfig: exact, env, parse: readContexts })).not.toThrow(/larger/);
+  });
+
+  it('client-node\'s parser gets the text read once and still resolves relative paths against the file\'s directory', () => {
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    const relative = join(sub, 'relative');
+    writeFileSync(relative, `apiVersion: v1
+kind: Config
+current-context: r
+clusters: [{name: r, cluster: {server: 'https://r:6443', certificate-authority: ca.pem}}]
+users: [{name: u, user: {client-certificate: certs/u.pem, client-key: /abs/u.key}}]
+contexts: [{name: r, context: {cluster: r, user: u}}]
+`);
+    const loaded = loadKubeconfig({ kubeconfig: relative, env: {}, parse: parseKubeconfigFile });
+    expect(loaded?.data.clusters[0]?.caFile).toBe(join(sub, 'ca.pem'));
+    expect(loaded?.data.users[0]).toMatchObject({ certFile: join(sub, 'certs', 'u.pem'), keyFile: '/abs/u.key' });
   });
 
   it('a file that cannot be read is one line naming it and the error code', () => {
