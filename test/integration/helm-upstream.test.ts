@@ -1,6 +1,6 @@
 /**
  * docs/migration.md's Helm path, against a real upstream release: upstream's own chart (v0.36.6,
- * from its Go module, which carries helm/sealed-secrets/) installed with its defaults on a control
+ * from its Go module, which carries helm/sealed-secrets/: scripts/upstream-chart.sh) installed with its defaults on a control
  * plane of this spec's own, then `helm upgrade` of that release to our chart with the doc's
  * command, and `helm rollback` back to upstream's. There is no kubelet here (upstream's image
  * could not be pulled anyway): what is proven is the release and its objects — the Deployment's
@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startOwnControlPlane, type ControlPlane } from '../harness/cluster.ts';
 import { CHART_DIR, ensureHelm, type Helm } from '../harness/helm.ts';
 import { UPSTREAM_VERSION } from '../harness/upstream-kubeseal.ts';
@@ -22,19 +23,20 @@ import { NAMESPACE, RELEASE } from '../helm/render.ts';
 const UPSTREAM_NAME = 'sealed-secrets';
 const KEY = 'sealed-secrets-keyq7x2k';
 
-/** helm/sealed-secrets of upstream's Go module at UPSTREAM_VERSION (the Go module cache keeps it). */
+/**
+ * helm/sealed-secrets of upstream's Go module at UPSTREAM_VERSION, from Go's module cache:
+ * scripts/upstream-chart.sh fetched it before vitest (npm test runs it); GOPROXY=off keeps this
+ * spec offline.
+ */
 async function upstreamChart(): Promise<string> {
-  const dir = await new Promise<string>((resolve, reject) => {
-    execFile('go', ['mod', 'download', '-json', `github.com/bitnami-labs/sealed-secrets@${UPSTREAM_VERSION}`], {
-      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod', PATH: `${process.env.PATH ?? ''}:/usr/local/go/bin` },
-      timeout: 600_000,
-      maxBuffer: 16 * 1024 * 1024,
-    }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`go mod download of upstream ${UPSTREAM_VERSION} failed: ${stderr.trim().split('\n').slice(-3).join(' ')}`));
-      else resolve((JSON.parse(stdout) as { Dir: string }).Dir);
+  const script = join(repoRoot(), 'scripts', 'upstream-chart.sh');
+  return new Promise<string>((resolve, reject) => {
+    execFile('bash', [script], { env: { ...process.env, GOPROXY: 'off', UPSTREAM_VERSION }, timeout: 60_000 }, (error, stdout, stderr) => {
+      const dir = stdout.trim().split('\n').pop()?.trim() ?? '';
+      if (error || !dir.startsWith('/')) reject(new Error(`${script} failed: ${stderr.trim()}`));
+      else resolve(dir);
     });
   });
-  return join(dir, 'helm', 'sealed-secrets');
 }
 
 describe(`helm upgrade of an upstream ${UPSTREAM_VERSION} release to our chart, and back`, () => {
