@@ -9,8 +9,8 @@
  */
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage, UserError } from '../shared/errors.ts';
@@ -58,10 +58,12 @@ export interface Api {
 }
 
 /** One kubeconfig file, parsed by client-node's loader (cli/kubeconfig.ts merges the files). */
-export function parseKubeconfigFile(file: string): KubeconfigData {
+export function parseKubeconfigFile(file: string, text: string): KubeconfigData {
   const kc = new KubeConfig();
-  kc.loadFromFile(file);
-  const users = kubectlUsers(kc.getUsers(), { path: resolvePath(file), text: readFileSync(file, 'utf8') }, (path) => accessSync(path, constants.R_OK));
+  // What loadFromFile does, on the text cli/kubeconfig.ts read once with its size bound.
+  kc.loadFromString(text);
+  kc.makePathsAbsolute(dirname(resolvePath(file)));
+  const users = kubectlUsers(kc.getUsers(), { path: resolvePath(file), text }, (path) => accessSync(path, constants.R_OK));
   return { clusters: kc.getClusters(), users, contexts: kc.getContexts(), currentContext: kc.getCurrentContext() };
 }
 

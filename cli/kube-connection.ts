@@ -42,7 +42,7 @@ export interface ConnectionRequest {
   readonly flags: KubeFlags;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Parses one kubeconfig file (client-node's loader); throws on a malformed file. */
-  readonly parse: (file: string) => KubeconfigData;
+  readonly parse: (file: string, text: string) => KubeconfigData;
   /** Where the in-cluster service account lives; tests point it elsewhere. */
   readonly serviceAccountDir?: string;
 }

@@ -3,10 +3,11 @@
  * cluster modes (client-node's parser, cli/kube-connection.ts) load files by the same rules and
  * refuse an unknown --context the same way.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseKubeconfigFile } from './api.ts';
 import { resolveConnection } from './kube-connection.ts';
 import { loadKubeconfig, readContexts, resolveNamespace } from './kubeconfig.ts';
 import { parseOptions } from './options.ts';
@@ -38,7 +39,7 @@ const env = { KUBECONFIG: [first, join(dir, 'missing'), file('empty', ''), secon
 
 describe('loading kubeconfig files', () => {
   it('reads contexts without the client library; clusters and users are left out', () => {
-    expect(readContexts(second)).toEqual({
+    expect(readContexts(second, readFileSync(second, 'utf8'))).toEqual({
       clusters: [],
       users: [],
       contexts: [{ name: 'a', cluster: 'a', user: 'u', namespace: 'shadowed' }, { name: 'b', cluster: 'a', user: 'u', namespace: 'from-second' }],
@@ -58,6 +59,44 @@ describe('loading kubeconfig files', () => {
     expect(() => loadKubeconfig({ kubeconfig: join(dir, 'missing'), env, parse: readContexts })).toThrow(/^cannot read --kubeconfig ".*missing": no such file; check the path$/);
     const broken = file('broken', 'contexts: [unclosed\n');
     expect(() => loadKubeconfig({ kubeconfig: broken, env, parse: readContexts })).toThrow(/^kubeconfig ".*broken" is not valid: it is not valid YAML \(line \d+, column \d+\); fix it or pass another with --kubeconfig$/);
+  });
+
+  it('reads each file once, at most 16 MiB: a larger one is refused by name before any parser sees it', () => {
+    const huge = file('huge', 'contexts: []\n');
+    truncateSync(huge, 16 * 1024 * 1024 + 1); // sparse: no 16 MiB written
+    let parsed = 0;
+    const parse = (path: string, text: string) => {
+      parsed++;
+      return readContexts(path, text);
+    };
+    expect(() => loadKubeconfig({ kubeconfig: huge, env, parse })).toThrow(/^kubeconfig ".*huge" is larger than 16 MiB, the most kubeseal reads; check that KUBECONFIG and --kubeconfig name kubeconfig files$/);
+    expect(() => loadKubeconfig({ kubeconfig: '', env: { KUBECONFIG: [first, huge].join(delimiter) }, parse })).toThrow(/"[^"]*huge" is larger than 16 MiB/);
+    expect(parsed).toBe(1); // the first file only; the huge one never reached a parser
+    const exact = file('exact', 'contexts: []\n');
+    truncateSync(exact, 16 * 1024 * 1024);
+    expect(() => loadKubeconfig({ kubeconfig: exact, env, parse: readContexts })).not.toThrow(/larger/);
+  });
+
+  it('client-node\'s parser gets the text read once and still resolves relative paths against the file\'s directory', () => {
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    const relative = join(sub, 'relative');
+    writeFileSync(relative, `apiVersion: v1
+kind: Config
+current-context: r
+clusters: [{name: r, cluster: {server: 'https://r:6443', certificate-authority: ca.pem}}]
+users: [{name: u, user: {client-certificate: certs/u.pem, client-key: /abs/u.key}}]
+contexts: [{name: r, context: {cluster: r, user: u}}]
+`);
+    const loaded = loadKubeconfig({ kubeconfig: relative, env: {}, parse: parseKubeconfigFile });
+    expect(loaded?.data.clusters[0]?.caFile).toBe(join(sub, 'ca.pem'));
+    expect(loaded?.data.users[0]).toMatchObject({ certFile: join(sub, 'certs', 'u.pem'), keyFile: '/abs/u.key' });
+  });
+
+  it('a file that cannot be read is one line naming it and the error code', () => {
+    const folder = join(dir, 'a-directory');
+    mkdirSync(folder);
+    expect(() => loadKubeconfig({ kubeconfig: folder, env, parse: readContexts })).toThrow(/^cannot read kubeconfig ".*a-directory" \(EISDIR\); check the path and the file's permissions$/);
   });
 });
 

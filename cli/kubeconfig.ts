@@ -9,11 +9,13 @@
  * Kubernetes client library takes half a second to load.
  */
 import type { Cluster, Context, User } from '@kubernetes/client-node';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { parse } from 'yaml';
 import { UserError } from '../shared/errors.ts';
+import { formatBytes, MAX_KUBECONFIG_BYTES } from '../shared/input-limits.ts';
 import { isObject } from '../shared/kube.ts';
 import { kubeconfigFiles } from '../shared/kubeconfig-auth.ts';
+import { readFileBounded, TooLargeError } from './bounded-read.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -36,8 +38,8 @@ export interface KubeconfigRequest {
   /** --kubeconfig, or '' for $KUBECONFIG / ~/.kube/config. */
   readonly kubeconfig: string;
   readonly env: Env;
-  /** Parses one kubeconfig file; throws on a malformed file. */
-  readonly parse: (file: string) => KubeconfigData;
+  /** Parses one kubeconfig file (its path, for relative paths in it, and its text); throws on a malformed file. */
+  readonly parse: (file: string, text: string) => KubeconfigData;
 }
 
 /** The merged kubeconfig and where it came from ("kubeconfig /a, /b"), for messages. */
@@ -87,6 +89,23 @@ function kubeconfigProblem(error: unknown): string {
 }
 
 /**
+ * One kubeconfig file's text, read once and at most MAX_KUBECONFIG_BYTES (its size on disk is
+ * not trusted: it may grow, or be a device). Invalid UTF-8 becomes U+FFFD, as in client-node's
+ * own loader, and then fails the parse where it matters.
+ */
+function readKubeconfigText(file: string): string {
+  try {
+    return readFileBounded(file, MAX_KUBECONFIG_BYTES, `kubeconfig "${file}"`).toString('utf8');
+  } catch (error) {
+    if (error instanceof TooLargeError) {
+      throw new UserError(`kubeconfig "${file}" is larger than ${formatBytes(MAX_KUBECONFIG_BYTES)}, the most kubeseal reads; check that KUBECONFIG and --kubeconfig name kubeconfig files`);
+    }
+    const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+    throw new UserError(`cannot read kubeconfig "${file}" (${code}); check the path and the file's permissions`);
+  }
+}
+
+/**
  * The kubeconfig files of `request`, parsed and merged; undefined when there is none (missing or
  * empty files). A missing --kubeconfig is an error, as in kubectl.
  */
@@ -97,8 +116,9 @@ export function loadKubeconfig(request: KubeconfigRequest): LoadedKubeconfig | u
   const files = kubeconfigFiles(request.kubeconfig, request.env).filter((file) => (fileSize(file) ?? 0) > 0);
   if (files.length === 0) return undefined;
   const parts = files.map((file) => {
+    const text = readKubeconfigText(file);
     try {
-      return request.parse(file);
+      return request.parse(file, text);
     } catch (error) {
       throw new UserError(`kubeconfig "${file}" is not valid: ${kubeconfigProblem(error)}; fix it or pass another with --kubeconfig`);
     }
@@ -123,8 +143,8 @@ export function selectContext(data: KubeconfigData, contextFlag: string | undefi
  * One kubeconfig file's contexts and current-context, read with `yaml` (no client library): what
  * offline sealing needs for the default namespace. Clusters and users are left out.
  */
-export function readContexts(file: string): KubeconfigData {
-  const config: unknown = parse(readFileSync(file, 'utf8'));
+export function readContexts(_file: string, text: string): KubeconfigData {
+  const config: unknown = parse(text);
   if (!isObject(config)) return { clusters: [], users: [], contexts: [] };
   const contexts: Context[] = [];
   for (const entry of Array.isArray(config.contexts) ? config.contexts : []) {

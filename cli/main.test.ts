@@ -77,12 +77,15 @@ const opened = (text: string) => parseDocuments(text).map((doc) => unsealSealedS
 const needsCluster = (mode: string) => new RegExp(`^error: ${mode} needs the cluster, but no kubeconfig was found`);
 
 describe('which mode runs (upstream\'s precedence)', () => {
-  it('--version before everything, --help next: neither reads input or certificate', async () => {
-    const version = await run(['--version', '--help', '--recovery-unseal', '--validate', '--cert', 'absent.pem']);
+  it('--help before everything (also before --version, as upstream), --version next: neither reads input or certificate', async () => {
+    for (const argv of [['--version', '--help'], ['--help', '--version'], ['--help', '--validate', '--re-encrypt']]) {
+      const help = await run([...argv, '--recovery-unseal', '--cert', 'absent.pem']);
+      expect(help.code, argv.join(' ')).toBe(0);
+      expect(help.stdout, argv.join(' ')).toMatch(/^Usage: kubeseal \[options\]/);
+      expect(help.stderr).toEqual([]);
+    }
+    const version = await run(['--version', '--recovery-unseal', '--validate', '--cert', 'absent.pem']);
     expect(version).toMatchObject({ code: 0, stdout: 'kubeseal version: 1.2.3-test\n', stderr: [] });
-    const help = await run(['--help', '--validate', '--re-encrypt', '--cert', 'absent.pem']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: kubeseal \[options\]/);
   });
 
   it('flag checks come before any mode', async () => {

@@ -1,7 +1,7 @@
 /**
- * What kubeseal does with its options, in upstream's order of precedence, except that --version
- * comes before --help (upstream's flag parser answers --help before anything runs, so there
- * `--help --version` prints the help): version, help, the flag checks, --recovery-unseal,
+ * What kubeseal does with its options, in upstream's order of precedence: help (upstream's flag
+ * parser answers --help before anything runs, so `--version --help` prints the help), version, the
+ * flag checks, --recovery-unseal,
  * --validate, --re-encrypt, then (with a certificate) --fetch-cert, --merge-into, --raw, and
  * sealing. --re-encrypt of files and directories (arguments, or -f naming a directory), or offline
  * with --recovery-private-key, is cli/re-encrypt-run.ts's. cli/main.test.ts pins this order. Output is collected and written only when everything
@@ -43,12 +43,12 @@ function checkFlags(options: CliOptions): void {
 
 export async function run(options: CliOptions, context: RunContext): Promise<void> {
   const { io } = context;
-  if (options.version) {
-    io.writeStdout(`kubeseal version: ${context.version}\n`);
-    return;
-  }
   if (options.help) {
     io.writeStdout(helpText());
+    return;
+  }
+  if (options.version) {
+    io.writeStdout(`kubeseal version: ${context.version}\n`);
     return;
   }
   checkFlags(options);

@@ -24,12 +24,13 @@ async function main(): Promise<number> {
     },
   });
   const version = packageVersion(import.meta.url, (url) => readFileSync(url, 'utf8'));
-  if (config.version) {
-    process.stdout.write(`controller version: ${version}\n`);
-    return 0;
-  }
+  // --help first, as upstream's flag parser answers it before anything runs (--version --help: help).
   if (config.help) {
     process.stdout.write(helpText());
+    return 0;
+  }
+  if (config.version) {
+    process.stdout.write(`controller version: ${version}\n`);
     return 0;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, infoToStdout: config.logInfoStdout });

@@ -111,6 +111,21 @@ describe('the HTTP app', () => {
     expect(logs.join('')).not.toContain('topsecret');
   });
 
+  it('decodes request bodies as strict UTF-8: invalid bytes are refused by position, never replaced or echoed', async () => {
+    const { base, logs, opened } = await serve();
+    const json = JSON.stringify(sealedSecret());
+    // A Latin-1 "é" (0xE9) inside the name: lenient decoding would turn it into U+FFFD and go on.
+    const at = json.indexOf('"db"') + 2;
+    const bytes = Buffer.concat([Buffer.from(json.slice(0, at)), Buffer.from([0xe9]), Buffer.from(json.slice(at))]);
+    const send = (path: string) => fetch(`${base}${path}`, { method: 'POST', body: bytes });
+    const rotate = await send('/v1/rotate');
+    expect([rotate.status, await rotate.text()]).toEqual([400, `request body is not valid UTF-8 (byte ${at + 1}, line 1); a manifest is UTF-8 text: put binary values base64-encoded under data\n`]);
+    expect((await send('/v1/verify')).status).toBe(500);
+    expect(opened).toEqual([]);
+    expect(logs.join('')).toMatch(/verify: bad request body.*not valid UTF-8/);
+    expect(logs.join('')).not.toMatch(/\uFFFD|AAAA/);
+  });
+
   it('/v1/rotate refuses a template that widens the scope (400), and answers 500 when nothing opens', async () => {
     const { post } = await serve();
     const widening = await post('/v1/rotate', sealedSecret({}, { metadata: { annotations: { 'sealedsecrets.bitnami.com/cluster-wide': 'true' } } }));

@@ -86,8 +86,8 @@ export function rsaCost(sealed: SealedSecret, keys: number): number {
 
 /** A request body as a SealedSecret; throws UserError. Like upstream, multi-document bodies are refused. */
 function readBody(body: unknown): SealedSecret {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  const docs = parseDocuments(text, 'request body');
+  // The bytes, so that invalid UTF-8 is refused as kubeseal refuses it, not replaced with U+FFFD.
+  const docs = parseDocuments(Buffer.isBuffer(body) ? body : new Uint8Array(0), 'request body');
   if (docs.length !== 1) throw new UserError(`request body must hold exactly one SealedSecret, it holds ${docs.length}`);
   const doc = docs[0] as { apiVersion?: unknown; kind?: unknown };
   if (doc?.apiVersion !== SEALED_SECRET_API_VERSION || doc.kind !== SEALED_SECRET_KIND) {

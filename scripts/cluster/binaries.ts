@@ -7,19 +7,25 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './control-plane.ts';
 
-export async function ensureBinaries(): Promise<string> {
-  return runBuildScript('cluster-build.sh');
+export interface BinariesOptions {
+  /** Also the node's parts (kubelet, kube-scheduler, kube-proxy, containerd, Debian's runc...). */
+  readonly node?: boolean;
+}
+
+/** The Kubernetes binaries' directory; only the control plane's unless `node` is asked for. */
+export async function ensureBinaries(options: BinariesOptions = {}): Promise<string> {
+  return runBuildScript('cluster-build.sh', options.node ? ['--node'] : []);
 }
 
 /** containerd's directory (scripts/node-build.sh, which also installs runc and the CNI plugins). */
 export async function ensureContainerd(): Promise<string> {
-  return runBuildScript('node-build.sh');
+  return runBuildScript('node-build.sh', []);
 }
 
-async function runBuildScript(name: string): Promise<string> {
+async function runBuildScript(name: string, args: readonly string[]): Promise<string> {
   const script = join(repoRoot(), 'scripts', name);
   return new Promise((resolveDir, reject) => {
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');

@@ -143,7 +143,8 @@ export async function ensureLocalCluster(options: LocalClusterOptions = {}): Pro
   }
   await removeState(); // leftovers of a daemon that died
 
-  const binDir = await ensureBinaries();
+  // Without a node, nothing of the node is built or installed (npm start on a fresh machine).
+  const binDir = await ensureBinaries({ node: options.node === true });
   const daemonArgs = options.node ? [binDir, await ensureContainerd()] : [binDir];
   mkdirSync(LOCAL_CLUSTER_DIR, { recursive: true });
   const logFd = openSync(paths.log, 'w');

@@ -11,8 +11,8 @@
  * describe blocks that call it share one cluster (it is stopped after the last of them); spec
  * files do not share it, so that each can disturb its pods.
  */
-import { afterAll, beforeAll, inject } from 'vitest';
-import { ensureContainerd } from '../../scripts/cluster/binaries.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { ensureBinaries, ensureContainerd } from '../../scripts/cluster/binaries.ts';
 import { startNodeCluster, type NodeCluster } from '../../scripts/cluster/node.ts';
 
 export type { NodeCluster } from '../../scripts/cluster/node.ts';
@@ -28,7 +28,9 @@ export function useNodeCluster(): () => NodeCluster {
   beforeAll(async () => {
     shared.users++;
     shared.cluster ??= (async () => startNodeCluster({
-      binDir: inject('cluster').binDir,
+      // `npm test` built the node's parts already (cluster:build -- --node); a spec run on its
+      // own after a control-plane-only build builds them here (the same directory as the shared control plane's).
+      binDir: await ensureBinaries({ node: true }),
       containerdDir: await ensureContainerd(),
       log: (message) => console.log(`[node] ${message}`),
     }))();
