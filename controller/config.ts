@@ -67,6 +67,8 @@ export interface ControllerConfig {
   /** Threads doing RSA work (0: one per available core, at most 4). */
   readonly unsealThreads: number;
   readonly certConfigMap: string;
+  /** Serve the sealing page at / (--web). */
+  readonly web: boolean;
 }
 
 const SPECS: readonly FlagSpec[] = [
@@ -114,6 +116,7 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--leader-elect-retry-period <duration>', kind: 'string', default: '2s', help: 'Interval between attempts to acquire or renew the Lease.' },
   { flags: '--workers <n>', kind: 'string', default: '8', help: 'SealedSecrets reconciled concurrently (RSA work runs on a thread pool of one thread per core).' },
   { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'Threads doing RSA work (0: one per available CPU, which follows the container CPU limit, at most 4). Each costs memory.' },
+  { flags: '--web', kind: 'bool', default: true, help: 'Serve the sealing page at / on the HTTP port: the browser seals with the certificate, no value reaches the controller (--web=false turns it off).' },
   { flags: '--cert-configmap <name>', kind: 'string', default: CERT_CONFIGMAP, help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
 ];
 
@@ -243,6 +246,7 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     workers: integer(s('workers'), '--workers', 1),
     unsealThreads: integer(s('unsealThreads'), '--unseal-threads', 0),
     certConfigMap: s('certConfigmap'),
+    web: b('web'),
   };
 }
 

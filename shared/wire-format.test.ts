@@ -9,11 +9,11 @@ import { readSecret } from './kube.ts';
 import { planSeal } from './seal-plan.ts';
 import { sealSecret, unsealSealedSecret } from './sealed-secret.ts';
 import { encryptionLabel, SCOPES } from './scope.ts';
-import { importSealingKey, sealWithWebCrypto } from './wire-format.ts';
+import { importSealingKey, sealWithWebCrypto, type Subtle } from './wire-format.ts';
 import { encodeBase64 } from './base64.ts';
 
-const subtle = webcrypto.subtle as unknown as SubtleCrypto;
-const sha256 = async (bytes: Uint8Array) => new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+const subtle = webcrypto.subtle as unknown as Subtle;
+const sha256 = async (bytes: Uint8Array) => new Uint8Array(await webcrypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 const pinned = (seed: number) => (size: number) => new Uint8Array(size).fill(seed);
 
 describe('the certificate as the browser page reads it', () => {

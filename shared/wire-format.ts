@@ -7,11 +7,20 @@
  *
  *   uint16 big-endian L || RSA-OAEP(SHA-256, label)(session key) [L bytes] || AES-256-GCM(body) || tag
  */
-// Types only (erased): the browser's WebCrypto and Node's are the same API.
-import type { webcrypto } from 'node:crypto';
+/** A WebCrypto key, as far as this file cares (the DOM's and Node's typings differ elsewhere). */
+export interface WebKey {
+  readonly type: string;
+}
 
-type SubtleCrypto = webcrypto.SubtleCrypto;
-type CryptoKey = webcrypto.CryptoKey;
+type Bytes = Uint8Array<ArrayBuffer>;
+
+/** The part of WebCrypto's SubtleCrypto used here: browsers' and Node's both fit. */
+export interface Subtle {
+  importKey(format: 'spki' | 'raw', keyData: Bytes, algorithm: { name: string; hash?: string }, extractable: boolean, usages: 'encrypt'[]): Promise<WebKey>;
+  encrypt(algorithm: { name: string; label?: Bytes; iv?: Bytes; tagLength?: number }, key: WebKey, data: Bytes): Promise<ArrayBuffer>;
+}
+
+const platformSubtle = (): Subtle => globalThis.crypto.subtle as unknown as Subtle;
 
 /** Length of the fresh AES-256 key sealed in the RSA part. */
 export const SESSION_KEY_BYTES = 32;
@@ -46,8 +55,8 @@ export function frameCiphertext(rsaPart: Uint8Array, aesPart: Uint8Array): Uint8
 export const RSA_OAEP_IMPORT = { name: 'RSA-OAEP', hash: 'SHA-256' } as const;
 
 /** A sealing public key for WebCrypto, from the DER SubjectPublicKeyInfo of the certificate. */
-export async function importSealingKey(spki: Uint8Array, subtle: SubtleCrypto = globalThis.crypto.subtle): Promise<CryptoKey> {
-  return subtle.importKey('spki', spki as Uint8Array<ArrayBuffer>, RSA_OAEP_IMPORT, false, ['encrypt']);
+export async function importSealingKey(spki: Uint8Array, subtle: Subtle = platformSubtle()): Promise<WebKey> {
+  return subtle.importKey('spki', spki as Bytes, RSA_OAEP_IMPORT, false, ['encrypt']);
 }
 
 /**
@@ -55,20 +64,20 @@ export async function importSealingKey(spki: Uint8Array, subtle: SubtleCrypto = 
  * key, except the RSA part, whose OAEP seed WebCrypto draws itself.
  */
 export async function sealWithWebCrypto(
-  publicKey: CryptoKey,
+  publicKey: WebKey,
   plaintext: Uint8Array,
   label: Uint8Array,
   random: Random,
-  subtle: SubtleCrypto = globalThis.crypto.subtle,
+  subtle: Subtle = platformSubtle(),
 ): Promise<Uint8Array> {
   const sessionKey = sessionKeyFrom(random);
-  const rsaPart = await subtle.encrypt({ name: 'RSA-OAEP', label: label as Uint8Array<ArrayBuffer> }, publicKey, sessionKey as Uint8Array<ArrayBuffer>);
-  const aesKey = await subtle.importKey('raw', sessionKey as Uint8Array<ArrayBuffer>, { name: 'AES-GCM' }, false, ['encrypt']);
+  const rsaPart = await subtle.encrypt({ name: 'RSA-OAEP', label: label as Bytes }, publicKey, sessionKey as Bytes);
+  const aesKey = await subtle.importKey('raw', sessionKey as Bytes, { name: 'AES-GCM' }, false, ['encrypt']);
   // WebCrypto appends the tag to the ciphertext, as Go's aead.Seal does.
   const aesPart = await subtle.encrypt(
     { name: 'AES-GCM', iv: new Uint8Array(NONCE_BYTES), tagLength: GCM_TAG_BYTES * 8 },
     aesKey,
-    plaintext as Uint8Array<ArrayBuffer>,
+    plaintext as Bytes,
   );
   return frameCiphertext(new Uint8Array(rsaPart), new Uint8Array(aesPart));
 }
