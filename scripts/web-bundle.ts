@@ -5,7 +5,7 @@
  *   index.html            the page; every URL in it is relative
  *   assets/page.js        web/page.ts and the shared/ code it seals with, as an ES module
  *   assets/chunk-*.js     the template engine, loaded only for the template preview
- *   assets/page.css
+ *   assets/page.css, assets/icon.svg
  *
  * platform "browser": a node: import anywhere on the page's path fails the build, except the two
  * the template preview maps to web/preview-shims.ts.
@@ -47,4 +47,5 @@ export async function buildWeb(root: string): Promise<void> {
   });
   copyFileSync(join(root, 'web/index.html'), join(outDir, 'index.html'));
   copyFileSync(join(root, 'web/page.css'), join(outDir, 'assets/page.css'));
+  copyFileSync(join(root, 'web/icon.svg'), join(outDir, 'assets/icon.svg'));
 }
