@@ -11,7 +11,8 @@ export const CHROMIUM = process.env.SEALED_SECRETS_CHROMIUM || '/usr/bin/chromiu
 export interface RecordedRequest {
   readonly method: string;
   readonly url: string;
-  readonly headers: Record<string, string>;
+  /** Every header sent (cookies included), once `settled()` resolved. */
+  headers: Record<string, string>;
   readonly body: Buffer | null;
 }
 
@@ -28,6 +29,8 @@ export interface OpenPage {
   readonly requests: RecordedRequest[];
   /** Console errors and page errors (a CSP violation shows up here). */
   readonly errors: string[];
+  /** Resolves once the headers of every request so far are recorded. */
+  settled(): Promise<void>;
 }
 
 /** A fresh context (no shared cookies or cache), the page at `url`, recording from the first request. */
@@ -36,13 +39,16 @@ export async function openPage(browser: Browser, url: string, options: { colorSc
   const page = await context.newPage();
   const requests: RecordedRequest[] = [];
   const errors: string[] = [];
+  const pending: Promise<unknown>[] = [];
   context.on('request', (request) => {
-    requests.push({ method: request.method(), url: request.url(), headers: request.headers(), body: request.postDataBuffer() });
+    const recorded: RecordedRequest = { method: request.method(), url: request.url(), headers: request.headers(), body: request.postDataBuffer() };
+    requests.push(recorded);
+    pending.push(request.allHeaders().then((headers) => { recorded.headers = headers; }, () => {}));
   });
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
   });
   page.on('pageerror', (error) => errors.push(String(error)));
   await page.goto(url);
-  return { context, page, requests, errors };
+  return { context, page, requests, errors, settled: async () => { await Promise.all(pending); } };
 }

@@ -290,6 +290,7 @@ describe('what the page is and sends', () => {
   });
 
   it('everything the pages sent: only GETs of the page, its assets and v1/cert.pem, no body, no plaintext anywhere; no CSP violation', async () => {
+    await Promise.all(opened.map((o) => o.settled()));
     const traffic: RecordedRequest[] = opened.flatMap((o) => o.requests);
     expect(traffic.length).toBeGreaterThan(0);
     expect(plaintexts.length).toBeGreaterThan(5);
