@@ -385,6 +385,14 @@ function start(): void {
 
   addRow();
   layout();
+  if (!window.isSecureContext || !globalThis.crypto?.subtle) {
+    // Browsers offer WebCrypto only to secure contexts: https, or http on localhost.
+    const warning = $('cert-warning');
+    warning.textContent = 'This browser seals only on a secure page: open it through kubectl port-forward or kubectl proxy (http://127.0.0.1/…, http://localhost/…) or over HTTPS.';
+    warning.hidden = false;
+    ($('seal') as HTMLButtonElement).disabled = true;
+    return;
+  }
   void loadCertificate();
 }
 

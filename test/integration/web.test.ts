@@ -6,6 +6,7 @@
  * output is kubeseal's. UPDATE_SCREENSHOTS=1 rewrites docs/images/sealing-page-{light,dark}.png.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,22 @@ let controller: ControllerProcess;
 let netns: Netns | undefined;
 let home = '';
 let app = '';
+/** Where the browser opens the page: a loopback address, as kubectl port-forward gives (WebCrypto needs a secure context, and http://127.0.0.1 is one). */
+let pageBase = '';
+let forwarder: Server | undefined;
+
+/** A TCP forwarder on 127.0.0.1 to `host:port`: what kubectl port-forward does for a user. */
+async function loopbackForward(host: string, port: number): Promise<{ server: Server; url: string }> {
+  const server = createServer((socket) => {
+    const upstream = connect(port, host);
+    socket.pipe(upstream).pipe(socket);
+    const close = () => { socket.destroy(); upstream.destroy(); };
+    socket.on('error', close);
+    upstream.on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
 /** Every plaintext value typed or chosen in the page, to look for in what it sent. */
 const plaintexts: Buffer[] = [];
 const opened: OpenPage[] = [];
@@ -46,20 +63,26 @@ beforeAll(async () => {
     controller = await startControllerIn(netns, { ...options, server: cluster.server });
     await controller.waitForLog(/new sealing key generated/);
     await exposeController(cluster, { namespace: home, name: SERVICE, address: netns.address, targetPort: 8080 });
+    const target = new URL(controller.http);
+    const forward = await loopbackForward(target.hostname, Number(target.port));
+    forwarder = forward.server;
+    pageBase = forward.url;
   } else {
     controller = await startController(options);
     await controller.waitForLog(/new sealing key generated/);
+    pageBase = controller.http;
   }
   browser = await launchBrowser();
 });
 afterAll(async () => {
   for (const page of opened) await page.context.close().catch(() => {});
   await browser?.close();
+  forwarder?.close();
   await controller?.stop();
   await netns?.destroy();
 });
 
-async function open(url = `${controller.http}/`, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+async function open(url = `${pageBase}/`, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
   const view = await openPage(browser, url, { colorScheme });
   opened.push(view);
   // The certificate is shown once the page fetched and read it.
@@ -272,7 +295,7 @@ describe('what the page is and sends', () => {
   it('follows the system theme: light and dark differ (screenshots for the README with UPDATE_SCREENSHOTS=1)', async () => {
     const backgrounds: string[] = [];
     for (const scheme of ['light', 'dark'] as const) {
-      const page = await open(`${controller.http}/`, scheme);
+      const page = await open(`${pageBase}/`, scheme);
       await field(page, 'Name').fill('db-credentials');
       await field(page, 'Namespace').fill('payments');
       await field(page, 'Key').fill('password');
