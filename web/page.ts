@@ -249,8 +249,10 @@ function start(): void {
         clock: () => performance.now(),
       });
       const decoder = new TextDecoder();
+      // The templated keys only: the other values are as typed.
+      const templated = new Set(s.templates.map((t) => t.key));
       text = result.ok
-        ? Object.entries(result.data).map(([k, v]) => `${k}: ${decoder.decode(v)}`).join('\n')
+        ? Object.entries(result.data).filter(([k]) => templated.has(k)).map(([k, v]) => `${k}: ${decoder.decode(v)}`).join('\n')
         : result.errors.map((e) => e.message).join('\n');
     } catch (error) {
       text = `The preview cannot render this: ${errorMessage(error)}`;

@@ -228,7 +228,7 @@ describe('what the page is and sends', () => {
     await field(page, 'Key').fill('bad key');
     await expect.poll(() => page.locator('#key-0-error').textContent()).toMatch(/characters other than/);
     await field(page, 'Value').focus();
-    await field(page, 'Namespace').focus();
+    await field(page, 'Namespace').fill(app);
     await expect.poll(() => page.locator('#value-0-error').textContent()).toMatch(/empty/);
     await page.getByRole('button', { name: 'Seal', exact: true }).click();
     expect(await output(page).inputValue()).toBe('');
