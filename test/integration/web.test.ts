@@ -262,6 +262,21 @@ describe('what the page is and sends', () => {
     expect(await secretData(app, 'page-keyboard')).toEqual({ k: b64('typed-by-keyboard') });
   });
 
+  it('Download saves exactly the output; Copy puts it on the clipboard', async () => {
+    const view = await openPage(browser, `${pageBase}/`, { downloads: true });
+    opened.push(view);
+    await view.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: pageBase });
+    await expect.poll(() => view.page.locator('#cert-fingerprint').textContent(), { timeout: 20_000 }).toMatch(/^SHA256:/);
+    const yaml = await sealInPage(view.page, { name: 'page-download', namespace: app, rows: [{ key: 'k', value: 'downloaded-value' }] });
+    const [download] = await Promise.all([view.page.waitForEvent('download'), view.page.getByRole('button', { name: 'Download' }).click()]);
+    expect(download.suggestedFilename()).toBe('page-download-sealed.yaml');
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(await download.path(), 'utf8')).toBe(yaml);
+    await view.page.getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => view.page.locator('#copy-status').textContent()).toBe('Copied.');
+    expect(await view.page.evaluate<string>('navigator.clipboard.readText()')).toBe(yaml);
+  });
+
   it('shows the certificate\'s fingerprint (kubeseal\'s format) and expiry, no warning for a fresh one', async () => {
     const page = await open();
     const pem = await (await fetch(`${controller.http}/v1/cert.pem`)).text();
@@ -389,5 +404,18 @@ describe('a certificate near expiry', () => {
     const view = await openPage(browser, `${near.http}/`);
     opened.push(view);
     await expect.poll(() => view.page.getByRole('alert').filter({ hasText: 'expires' }).textContent(), { timeout: 30_000 }).toMatch(/expires in (19|20) days/);
+  });
+
+  it('after a key renewal (SIGUSR1) the page says its certificate was not the newest, and shows the new one', async () => {
+    const view = await openPage(browser, `${near.http}/`);
+    opened.push(view);
+    await expect.poll(() => view.page.locator('#cert-fingerprint').textContent(), { timeout: 30_000 }).toMatch(/^SHA256:/);
+    const before = await view.page.locator('#cert-fingerprint').textContent();
+    const first = await (await fetch(`${near.http}/v1/cert.pem`)).text();
+    near.child.kill('SIGUSR1');
+    await eventually(async () => expect(await (await fetch(`${near.http}/v1/cert.pem`)).text()).not.toBe(first), { timeoutMs: 60_000 });
+    await view.page.getByRole('button', { name: 'Reload certificate' }).click();
+    await expect.poll(() => view.page.getByRole('alert').filter({ hasText: 'renewed' }).count(), { timeout: 20_000 }).toBe(1);
+    expect(await view.page.locator('#cert-fingerprint').textContent()).not.toBe(before);
   });
 });
