@@ -5,10 +5,12 @@
  * through the API server's service proxy (kubectl proxy), keyboard only, in both themes; and its
  * output is kubeseal's. UPDATE_SCREENSHOTS=1 rewrites docs/images/sealing-page-{light,dark}.png.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import { launchBrowser, openPage, type OpenPage, type RecordedRequest } from '..
 import { eventually, useCluster } from '../harness/cluster.ts';
 import { startController, type ControllerProcess } from '../harness/controller.ts';
 import { createNetns, exposeController, netnsUnavailable, startControllerIn, type Netns } from '../harness/netns.ts';
+import { upstreamKubeseal } from '../harness/upstream-kubeseal.ts';
 import { parsePrivateKey } from '../../shared/keys.ts';
 import { readSealedSecret, type SealedSecret } from '../../shared/kube.ts';
 import { parseDocuments } from '../../shared/manifest.ts';
@@ -305,6 +308,21 @@ describe('what the page is and sends', () => {
     const list = await kubectlJson<{ items: { data: Record<string, string> }[] }>(cluster, ['get', 'secrets', '-n', home, '-l', 'sealedsecrets.bitnami.com/sealed-secrets-key']);
     const keys: KeyObject[] = list.items.map((s) => parsePrivateKey(Buffer.from(s.data['tls.key'] ?? '', 'base64'), 'sealing key'));
     expect(unsealSealedSecret(p, { keys }).secret).toEqual(unsealSealedSecret(c, { keys }).secret);
+
+    // And upstream's Go kubeseal, when it could be built (cached by cli-cluster's spec).
+    const { path: upstream } = await upstreamKubeseal();
+    if (upstream) {
+      const certFile = join(mkdtempSync(join(tmpdir(), 'web-compat-')), 'cert.pem');
+      writeFileSync(certFile, await (await fetch(`${controller.http}/v1/cert.pem`)).text());
+      const fromGo = await new Promise<string>((resolve, reject) => {
+        const child = execFile(upstream, ['--cert', certFile, '-o', 'yaml', '--scope', 'namespace-wide'], { env: { PATH: process.env.PATH ?? '', KUBECONFIG: '/nonexistent' } }, (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)));
+        child.stdin?.end(JSON.stringify(secret));
+      });
+      expect(fromGo).toMatch(/^---\napiVersion: bitnami.com\/v1alpha1\n/);
+      expect(shape(p)).toEqual(shape(read(fromGo)));
+      expect(blank(fromPage)).toBe(blank(fromGo));
+      expect(unsealSealedSecret(p, { keys }).secret).toEqual(unsealSealedSecret(read(fromGo), { keys }).secret);
+    }
   });
 
   it('follows the system theme: light and dark differ (screenshots for the README with UPDATE_SCREENSHOTS=1)', async () => {
