@@ -25,10 +25,14 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY shared/ shared/
 COPY cli/ cli/
 COPY controller/ controller/
+# The sealing page (web/), bundled for browsers into dist/web with esbuild (a devDependency).
+COPY web/ web/
+COPY scripts/web-bundle.ts scripts/
 # Only the TypeScript build: the image runs the controller, not the kubeseal bundle (npm run bundle).
 # Then drop what only compilers and people read (type declarations, source maps, TypeScript
 # sources, READMEs; licences stay): about 17 MB, mostly @kubernetes/client-node's.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && node -e "import('./scripts/web-bundle.ts').then((m) => m.buildWeb(process.cwd()))" \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf node_modules/.package-lock.json dist/bin dist/cli \
  && node -e "const fs = require('fs'), path = require('path'); \

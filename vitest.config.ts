@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['shared/**/*.test.ts', 'cli/**/*.test.ts', 'controller/**/*.test.ts', 'scripts/**/*.test.ts', 'test/helm/**/*.test.ts'],
+          include: ['shared/**/*.test.ts', 'cli/**/*.test.ts', 'controller/**/*.test.ts', 'web/**/*.test.ts', 'scripts/**/*.test.ts', 'test/helm/**/*.test.ts'],
           // CLI tests run the compiled binary: build it once per run.
           globalSetup: ['test/build-setup.ts'],
           testTimeout: 30_000,

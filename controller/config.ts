@@ -75,6 +75,8 @@ export interface ControllerConfig {
   readonly keyBackupRecipients: readonly string[];
   /** The escrow ConfigMap in the controller namespace. */
   readonly keyBackupConfigMap: string;
+  /** Serve the sealing page at / (--web). */
+  readonly web: boolean;
 }
 
 const SPECS: readonly FlagSpec[] = [
@@ -123,6 +125,7 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--leader-elect-retry-period <duration>', kind: 'string', default: '2s', help: 'Interval between attempts to acquire or renew the Lease.' },
   { flags: '--workers <n>', kind: 'string', default: '8', help: 'SealedSecrets reconciled concurrently (RSA work runs on a thread pool of one thread per core).' },
   { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'Threads doing RSA work (0: one per available CPU, which follows the container CPU limit, at most 4). Each costs memory.' },
+  { flags: '--web', kind: 'bool', default: true, help: 'Serve the sealing page at / on the HTTP port: the browser seals with the certificate, no value reaches the controller (--web=false turns it off).' },
   { flags: '--cert-configmap <name>', kind: 'string', default: CERT_CONFIGMAP, help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
   { flags: '--key-backup-recipient <age1...>', kind: 'list', help: 'Escrow: encrypt every sealing key, when created or loaded, to this age X25519 recipient (repeatable or comma-separated) and publish the result in --key-backup-configmap, safe to keep in git. kubeseal --recovery-private-key opens it with the matching age identity.' },
   { flags: '--key-backup-configmap <name>', kind: 'string', default: KEY_BACKUP_CONFIGMAP, help: 'Escrow: ConfigMap in the controller namespace that holds the age-encrypted key backups.' },
@@ -262,6 +265,7 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     keyBackupRecipients: [...new Set((Array.isArray(v.keyBackupRecipient) ? (v.keyBackupRecipient as string[]) : [])
       .filter((r) => r.trim() !== '').map((r) => checkAgeRecipient(r, '--key-backup-recipient')))],
     keyBackupConfigMap: backupConfigMap,
+    web: b('web'),
   };
 }
 

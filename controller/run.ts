@@ -18,6 +18,7 @@ import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { watchSealedSecrets } from './sealed-secrets.ts';
 import { startServers, type Servers } from './server.ts';
+import { DEFAULT_WEB_DIR } from './web.ts';
 import { createUnsealPool } from './unseal-pool.ts';
 import { createKeyTrialOrder, createUnsealer } from './unsealer.ts';
 
@@ -95,6 +96,7 @@ export async function runController(options: RunOptions): Promise<void> {
       rsaOpsPerSecond: config.rateLimitRsaOps, maxRequestRsaOps: config.maxRequestRsaOps, maxRequestBytes: config.maxRequestBytes,
       metrics,
       log: log.with({ component: 'http' }),
+      ...(config.web ? { webDir: DEFAULT_WEB_DIR } : {}),
     });
     log.info('serving', { http: servers.http, metrics: servers.metrics });
     options.onListening?.({ http: servers.http, metrics: servers.metrics });

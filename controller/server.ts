@@ -27,6 +27,7 @@ import { parseDocuments } from '../shared/manifest.ts';
 import { checkTemplateScope, compareTemplate, reencryptSealedSecret } from '../shared/re-encrypt.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
+import { webRouter } from './web.ts';
 
 export interface ServerCapabilities {
   /** PEM of the newest certificate and its public key, or undefined while there is no key. */
@@ -60,6 +61,8 @@ export interface ServerOptions {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now?: () => number;
+  /** The sealing page's built files (dist/web), served at / and /assets; undefined: no page (--web=false). */
+  readonly webDir?: string;
 }
 
 /** Token buckets per client: `rate` tokens per second, `burst` at once; a request takes `cost` tokens. */
@@ -221,6 +224,8 @@ export function createApp(options: ServerOptions): express.Express {
     }
     res.status(200).type('application/json').send(`${JSON.stringify(rotated)}\n`);
   });
+
+  if (options.webDir !== undefined) app.use(webRouter(options.webDir));
 
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain; charset=utf-8').send('404 page not found\n');

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { build, type Plugin } from 'esbuild';
 import type { Io } from '../cli/io.ts';
+import { buildWeb } from './web-bundle.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = join(root, 'dist/bin');
@@ -164,6 +165,8 @@ async function main(): Promise<void> {
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(cliFile), module, cliFile, dirname(cliFile));
   await warmUp(module.exports);
   writeFileSync(cacheFile, script.createCachedData());
+  // The controller's sealing page (scripts/web-bundle.ts).
+  await buildWeb(root);
 }
 
 await main();

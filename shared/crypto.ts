@@ -20,14 +20,11 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { DecryptError } from './errors.ts';
+import { frameCiphertext, GCM_TAG_BYTES, LENGTH_PREFIX_BYTES, NONCE_BYTES, SESSION_KEY_BYTES, sessionKeyFrom, type Random } from './wire-format.ts';
 
-/** Source of randomness, injected so tests can pin it. Must return `size` fresh bytes. */
-export type Random = (size: number) => Uint8Array;
-
-export const SESSION_KEY_BYTES = 32;
-export const GCM_TAG_BYTES = 16;
-const ZERO_NONCE = Buffer.alloc(12);
-const LENGTH_PREFIX_BYTES = 2;
+// The layout and its constants are defined once, in wire-format.ts (the browser page seals with it too).
+export { GCM_TAG_BYTES, SESSION_KEY_BYTES, type Random };
+const ZERO_NONCE = Buffer.alloc(NONCE_BYTES);
 
 /** Seal `plaintext` for the holder of the private half of `publicKey`, bound to `label`. */
 export function hybridEncrypt(
@@ -36,17 +33,15 @@ export function hybridEncrypt(
   label: Uint8Array,
   random: Random,
 ): Buffer {
-  const sessionKey = random(SESSION_KEY_BYTES);
-  if (sessionKey.length !== SESSION_KEY_BYTES) throw new Error('random source returned the wrong number of bytes');
+  const sessionKey = sessionKeyFrom(random);
   const rsaPart = publicEncrypt(
     { key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: label },
     sessionKey,
   );
   const cipher = createCipheriv('aes-256-gcm', sessionKey, ZERO_NONCE);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-  const prefix = Buffer.alloc(LENGTH_PREFIX_BYTES);
-  prefix.writeUInt16BE(rsaPart.length);
-  return Buffer.concat([prefix, rsaPart, body]);
+  const framed = frameCiphertext(rsaPart, body);
+  return Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
 }
 
 /** The two parts of a sealed value. */

@@ -43,14 +43,19 @@ export function withScope(annotations: Readonly<Record<string, string>> | undefi
   return result;
 }
 
-/** The RSA-OAEP label for a value sealed under `scope` for `namespace`/`name`. */
-export function encryptionLabel(scope: Scope, namespace: string, name: string): Buffer {
+/** The text of the label (sealed as its UTF-8 bytes); the one definition, also used by the browser page. */
+export function labelText(scope: Scope, namespace: string, name: string): string {
   switch (scope) {
     case 'cluster-wide':
-      return Buffer.alloc(0);
+      return '';
     case 'namespace-wide':
-      return Buffer.from(namespace, 'utf8');
+      return namespace;
     case 'strict':
-      return Buffer.from(`${namespace}/${name}`, 'utf8');
+      return `${namespace}/${name}`;
   }
+}
+
+/** The RSA-OAEP label for a value sealed under `scope` for `namespace`/`name`. */
+export function encryptionLabel(scope: Scope, namespace: string, name: string): Buffer {
+  return Buffer.from(labelText(scope, namespace, name), 'utf8');
 }

@@ -19,141 +19,31 @@ import {
   type Secret,
   type StringMap,
 } from './kube.ts';
-import { encryptionLabel, scopeOf, withScope, type Scope } from './scope.ts';
-import { describeKey, quoteName, shownName } from './untrusted.ts';
+import { encryptionLabel, scopeOf, type Scope } from './scope.ts';
+import { planSeal, rawLabel, type PlanOptions } from './seal-plan.ts';
 
 export const MANAGED_ANNOTATION = 'sealedsecrets.bitnami.com/managed';
 export const PATCH_ANNOTATION = 'sealedsecrets.bitnami.com/patch';
 export const SKIP_SET_OWNER_REFERENCES_ANNOTATION = 'sealedsecrets.bitnami.com/skip-set-owner-references';
 
-/** Annotations that kubectl and kubecfg fill with a full copy of the object, plaintext included. */
-const LAST_APPLIED_ANNOTATIONS = [
-  'kubectl.kubernetes.io/last-applied-configuration',
-  'kubecfg.ksonnet.io/last-applied-configuration',
-];
-/** Metadata the API server sets; meaningless (and refused on create) in a template. */
-const SERVER_SET_FIELDS = [
-  'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
-  'deletionGracePeriodSeconds', 'managedFields',
-] as const;
+export { secretKeyProblem } from './seal-plan.ts';
 
-/** Secret data keys the API server accepts (validation.IsConfigMapKey): charset, length, no "." or ".." prefix. */
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-const MAX_SECRET_KEY_LENGTH = 253;
-
-/** Why the API server would refuse `key` as a Secret data key, or undefined when it is fine. */
-export function secretKeyProblem(key: string): string | undefined {
-  if (key === '') return 'is not allowed';
-  if (key.length > MAX_SECRET_KEY_LENGTH) return `is longer than ${MAX_SECRET_KEY_LENGTH} characters`;
-  if (!SECRET_KEY.test(key)) return "has characters other than letters, digits, '-', '_' and '.'";
-  if (key === '.' || key === '..') return `cannot be "${key}"`;
-  if (key.startsWith('..')) return "cannot start with '..'";
-  return undefined;
-}
-
-export interface SealOptions {
+export interface SealOptions extends PlanOptions {
   readonly publicKey: KeyObject;
   readonly random: Random;
-  /** --scope when given; replaces the input's scope annotations. Undefined: the annotations decide. */
-  readonly scope?: Scope;
-  /** --name: replaces the input's name. */
-  readonly name?: string;
-  /** Replaces the input's namespace (used by --merge-into to keep the target's namespace). */
-  readonly namespace?: string;
-  /** Namespace for a Secret that has none: -n, else the kubeconfig context's. */
-  readonly defaultNamespace?: string;
-  /** -n was given on the command line: a Secret in another namespace is then refused. */
-  readonly namespaceExplicit?: boolean;
-  readonly allowEmptyData?: boolean;
-}
-
-function secretName(secret: Secret): string {
-  const meta = secret.metadata ?? {};
-  const name = meta.name ? (shownName(meta.name) ?? '(unprintable name)') : '(unnamed)';
-  return meta.namespace ? `${shownName(meta.namespace) ?? '(unprintable namespace)'}/${name}` : name;
-}
-
-/** The bytes of every value of `secret`; stringData wins over data on the same key, as in Kubernetes. */
-function secretValues(secret: Secret): Map<string, Buffer> {
-  const values = new Map<string, Buffer>();
-  const where = `Secret "${secretName(secret)}"`;
-  for (const [key, text] of Object.entries(secret.data ?? {})) {
-    const bytes = decodeBase64(text);
-    if (bytes === undefined) {
-      throw new UserError(`${where}: data[${quoteName(key)}] is not valid base64; base64-encode it, or put plain text under stringData instead`);
-    }
-    values.set(key, bytes);
-  }
-  for (const [key, text] of Object.entries(secret.stringData ?? {})) values.set(key, Buffer.from(text, 'utf8'));
-  for (const key of values.keys()) {
-    const problem = secretKeyProblem(key);
-    if (problem !== undefined) {
-      throw new UserError(`${where}: ${describeKey(key)} ${problem}, so the API server would refuse it; use at most ${MAX_SECRET_KEY_LENGTH} letters, digits, '-', '_' and '.', not starting with '..'`);
-    }
-  }
-  return values;
-}
-
-/** The template metadata: the input's, minus what would leak plaintext or what the server owns. */
-function templateMeta(meta: ObjectMeta): ObjectMeta {
-  const copy: ObjectMeta = structuredClone(meta);
-  for (const field of SERVER_SET_FIELDS) delete copy[field];
-  delete copy.ownerReferences;
-  if (copy.annotations) for (const key of LAST_APPLIED_ANNOTATIONS) delete copy.annotations[key];
-  return orderedMeta(copy);
 }
 
 /**
- * Seal one Secret. Applies, in upstream's order: the empty-data check, --name, the missing-name
- * check, --scope, the namespace rules (mismatch with an explicit -n, default namespace), then seals
- * every value with the label of the resulting scope.
+ * Seal one Secret: planSeal (seal-plan.ts: upstream's rules, the label, the SealedSecret's shape),
+ * then every value with node:crypto.
  */
 export function sealSecret(input: Secret, options: SealOptions): SealedSecret {
-  const secret: Secret = { ...input, metadata: { ...input.metadata } };
-  const meta = secret.metadata as ObjectMeta;
-  const dataCount = Object.keys(secret.data ?? {}).length + Object.keys(secret.stringData ?? {}).length;
-  if (dataCount === 0 && !options.allowEmptyData) {
-    throw new UserError(
-      `Secret "${secretName(secret)}" has no data or stringData, assuming this is an error and aborting; to seal it anyway use --allow-empty-data`,
-    );
-  }
-  if (options.name) meta.name = options.name;
-  if (!meta.name) throw new UserError('missing metadata.name in input Secret; set metadata.name or pass --name');
-  if (options.namespace) meta.namespace = options.namespace;
-  if (options.scope !== undefined) meta.annotations = withScope(meta.annotations, options.scope);
-
-  const scope = scopeOf(meta.annotations);
-  if (scope !== 'cluster-wide') {
-    const wanted = options.defaultNamespace;
-    if (options.namespaceExplicit && meta.namespace && wanted && meta.namespace !== wanted) {
-      throw new UserError(
-        `namespace mismatch: input secret is in namespace "${meta.namespace}" but "${wanted}" was specified; drop --namespace or fix metadata.namespace`,
-      );
-    }
-    if (!meta.namespace && wanted) meta.namespace = wanted;
-    if (!meta.namespace) {
-      throw new UserError(`secret must declare a namespace: set metadata.namespace, pass --namespace, or seal with --scope cluster-wide`);
-    }
-  }
-
-  const label = encryptionLabel(scope, meta.namespace ?? '', meta.name);
+  const plan = planSeal(input, options);
   const encryptedData: StringMap = {};
-  for (const [key, bytes] of secretValues(secret)) {
-    encryptedData[key] = encodeBase64(hybridEncrypt(options.publicKey, bytes, label, options.random));
+  for (const [key, bytes] of plan.values) {
+    encryptedData[key] = encodeBase64(hybridEncrypt(options.publicKey, bytes, plan.label, options.random));
   }
-  const template: NonNullable<SealedSecret['spec']['template']> = { metadata: templateMeta(meta) };
-  if (secret.type) template.type = secret.type;
-  if (secret.immutable !== undefined && secret.immutable !== null) template.immutable = secret.immutable;
-  return {
-    kind: SEALED_SECRET_KIND,
-    apiVersion: SEALED_SECRET_API_VERSION,
-    metadata: orderedMeta({
-      name: meta.name,
-      namespace: meta.namespace,
-      annotations: withScope(undefined, scope),
-    }),
-    spec: { template, encryptedData: sortedMap(encryptedData) },
-  };
+  return plan.finish(encryptedData);
 }
 
 /** Seal a single value (--raw): base64 of the sealed bytes, no newline. */
@@ -161,7 +51,7 @@ export function sealRawValue(
   value: Uint8Array,
   options: { publicKey: KeyObject; random: Random; scope: Scope; namespace: string; name: string },
 ): string {
-  const label = encryptionLabel(options.scope, options.namespace, options.name);
+  const label = rawLabel(options.scope, options.namespace, options.name);
   return encodeBase64(hybridEncrypt(options.publicKey, value, label, options.random));
 }
 
