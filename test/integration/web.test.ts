@@ -223,6 +223,11 @@ describe('sealing in the page, applied with kubectl', () => {
 describe('what the page is and sends', () => {
   it('validates as the user types: names and keys the API server would refuse, empty values', async () => {
     const page = await open();
+    // Leaving an empty Value by clicking Seal: the message that appears on blur must not move the
+    // button away from under the pointer (the click would be lost).
+    await field(page, 'Value').focus();
+    await page.getByRole('button', { name: 'Seal', exact: true }).click();
+    await expect.poll(() => page.locator('#seal-error').textContent()).not.toBe('');
     await field(page, 'Name').fill('Bad_Name');
     await expect.poll(() => field(page, 'Name').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#name-error').textContent()).toMatch(/lower-case letters/);
