@@ -14,12 +14,12 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
-/** shared/template/sprig.ts's node:crypto, for the preview only (createHash says it cannot). */
+/** shared/template's node:crypto and node:net, for the preview only (what needs them says it cannot). */
 const previewShims = (root: string): Plugin => ({
   name: 'preview-shims',
   setup(b) {
-    b.onResolve({ filter: /^node:crypto$/ }, (args) => {
-      if (!args.importer.includes(join('shared', 'template'))) return { errors: [{ text: `the page must not import node:crypto (from ${args.importer})` }] };
+    b.onResolve({ filter: /^node:(crypto|net)$/ }, (args) => {
+      if (!args.importer.includes(join('shared', 'template'))) return { errors: [{ text: `the page must not import ${args.path} (from ${args.importer})` }] };
       return { path: join(root, 'web/preview-shims.ts') };
     });
   },
