@@ -77,6 +77,10 @@ describe('which key opens what', () => {
       ],
       missing: [],
     });
+    // A replica that does not lead reads the same counts from the status fields.
+    const follower = await controllerIn(home, [app]);
+    await eventually(async () => expect(await keysOf(follower)).toEqual(report));
+    expect(follower.logs()).not.toMatch(/msg="leading/);
     const metrics = await metricsOf(controller);
     expect(metrics).toContain(`sealed_secrets_controller_key_sealed_secrets{key="key-one",fingerprint="${FP_ONE}"} 2`);
     expect(metrics).toContain(`sealed_secrets_controller_key_sealed_secrets{key="key-two",fingerprint="${FP_TWO}"} 1`);
