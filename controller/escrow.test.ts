@@ -51,7 +51,8 @@ describe('escrow', () => {
     await t.sync();
     expect(t.writes()).toEqual(['POST', 'PUT']);
     expect(Object.keys(t.kube.object(CONFIG_MAPS, 'backup')?.data ?? {})).toContain('key-a.age');
-    expect((await t.metrics.registry.getSingleMetric('sealed_secrets_controller_key_backup_up_to_date')?.get())?.values[0]?.value).toBe(1);
+    expect((await t.metrics.keyBackupTimestamp.get()).values[0]?.value).toBeGreaterThan(0);
+    expect((await t.metrics.keyBackupErrors.get()).values[0]?.value).toBe(0);
   });
 
   it('re-encrypts every entry when the recipients change', async () => {
@@ -76,8 +77,9 @@ describe('escrow', () => {
     t.kube.failNext('POST', CONFIG_MAPS, new KubeApiError(500, 'InternalError', 'boom'));
     const stop = new AbortController();
     t.escrow.backUp(stop.signal);
-    const upToDate = async () => (await t.metrics.registry.getSingleMetric('sealed_secrets_controller_key_backup_up_to_date')?.get())?.values[0]?.value;
-    while ((await upToDate()) !== 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const errors = async () => (await t.metrics.keyBackupErrors.get()).values[0]?.value;
+    while ((await errors()) !== 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await t.metrics.keyBackupTimestamp.get()).values[0]?.value).toBe(0);
     stop.abort();
     await t.escrow.idle();
     expect(t.writes()).toEqual(['POST']); // the failed one; the retry waits for its backoff

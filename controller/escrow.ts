@@ -108,7 +108,7 @@ export function createEscrow(options: EscrowOptions): Escrow {
       again = false;
       try {
         await syncOnce(signal);
-        metrics.keyBackupUpToDate.set(1);
+        metrics.keyBackupTimestamp.set(Date.now() / 1000);
         failures = 0;
         if (!again) return;
       } catch (error) {
@@ -116,7 +116,7 @@ export function createEscrow(options: EscrowOptions): Escrow {
         // A conflict is someone else's write meanwhile: read again at once.
         if (isConflict(error)) continue;
         failures++;
-        metrics.keyBackupUpToDate.set(0);
+        metrics.keyBackupErrors.inc();
         log.warn('could not back up the sealing keys (escrow); retrying', { configmap: name, error: errorMessage(error), attempt: failures });
         await sleep(Math.min(300_000, 5000 * 2 ** (failures - 1)), signal);
       }

@@ -29,8 +29,10 @@ export interface Metrics {
    * read from at each scrape: controller/key-usage.ts keyReport. Until set they are empty.
    */
   setKeySource(source: () => ControllerKeys): void;
-  /** Escrow: 1 when the key backup ConfigMap holds every key, 0 when the last write failed. */
-  readonly keyBackupUpToDate: Gauge;
+  /** Escrow (leader): failed attempts to bring the key backup ConfigMap up to date (each is retried). */
+  readonly keyBackupErrors: Counter;
+  /** Escrow (leader): when the key backup ConfigMap last held every key (0: not yet, or not the leader). */
+  readonly keyBackupTimestamp: Gauge;
 }
 
 export interface MetricsOptions {
@@ -112,7 +114,8 @@ export function createMetrics(version: string, options: MetricsOptions = {}): Me
     setKeySource(source) {
       keySource = source;
     },
-    keyBackupUpToDate: new Gauge({ name: `${NS}_key_backup_up_to_date`, help: 'Escrow (--key-backup-recipient): 1 when the key backup ConfigMap holds every sealing key, 0 when the last attempt failed', registers: [registry] }),
+    keyBackupErrors: new Counter({ name: `${NS}_key_backup_errors_total`, help: 'Escrow (--key-backup-recipient): failed attempts to write the key backup ConfigMap (each is retried)', registers: [registry] }),
+    keyBackupTimestamp: new Gauge({ name: `${NS}_key_backup_timestamp_seconds`, help: 'Escrow (--key-backup-recipient): when the key backup ConfigMap last held every sealing key (0 on a replica that has not written it)', registers: [registry] }),
   };
 }
 

@@ -163,7 +163,8 @@ export function createApp(options: ServerOptions): express.Express {
 
   const listKeys = capabilities.keys;
   if (listKeys) {
-    app.get('/v1/keys', instrument('/v1/keys'), rateLimited, (_req, res) => {
+    // O(keys), like /v1/cert.pem: not behind the decrypting endpoints' rate limit (admins poll it).
+    app.get('/v1/keys', instrument('/v1/keys'), (_req, res) => {
       res.status(200).type('application/json').send(`${JSON.stringify(listKeys())}\n`);
     });
   }

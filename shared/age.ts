@@ -3,6 +3,9 @@
  * TypeScript implementation: recipients and identities as text, and the encrypter and decrypter
  * that shared/key-backup.ts takes. The package (ESM, with its curve and cipher libraries) is
  * imported only when one of these is made, so the paths that never touch escrow never load it.
+ * Not pure, unlike the rest of shared/: the package draws its own randomness (it takes no RNG),
+ * which is why this adapter is apart from key-backup.ts, the format, which is pure. Both shells
+ * use it (controller escrow, kubeseal recovery), hence shared/.
  */
 import { UserError, UsageError } from './errors.ts';
 import type { BackupDecrypter, BackupEncrypter } from './key-backup.ts';

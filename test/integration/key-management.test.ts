@@ -77,6 +77,10 @@ describe('which key opens what', () => {
       ],
       missing: [],
     });
+    // A replica that does not lead reads the same counts from the status fields.
+    const follower = await controllerIn(home, [app]);
+    await eventually(async () => expect(await keysOf(follower)).toEqual(report));
+    expect(follower.logs()).not.toMatch(/msg="leading/);
     const metrics = await metricsOf(controller);
     expect(metrics).toContain(`sealed_secrets_controller_key_sealed_secrets{key="key-one",fingerprint="${FP_ONE}"} 2`);
     expect(metrics).toContain(`sealed_secrets_controller_key_sealed_secrets{key="key-two",fingerprint="${FP_TWO}"} 1`);
@@ -169,7 +173,8 @@ describe('escrow', () => {
     expect(stored).not.toMatch(/PRIVATE KEY|sealed as/);
     const keySecrets = (await kubectlJson<{ items: { data: Record<string, string> }[] }>(cluster, ['get', 'secrets', '-n', homeA, '-l', KEY_LABEL])).items;
     for (const key of keySecrets) expect(stored).not.toContain(key.data['tls.key']?.slice(0, 64));
-    expect(await metricsOf(a)).toMatch(/^sealed_secrets_controller_key_backup_up_to_date 1$/m);
+    expect(await metricsOf(a)).toMatch(/^sealed_secrets_controller_key_backup_errors_total 0$/m);
+    expect(await metricsOf(a)).toMatch(/^sealed_secrets_controller_key_backup_timestamp_seconds [1-9]/m);
     // What git holds: the SealedSecrets as written, without what the API server added.
     const sealedObjects = (await kubectlJson<{ items: { metadata: { name: string; namespace: string }; spec: object }[] }>(cluster, ['get', 'sealedsecrets', '-n', app])).items
       .map(({ metadata, spec }) => ({ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: metadata.name, namespace: metadata.namespace }, spec }));
