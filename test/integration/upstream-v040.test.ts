@@ -61,6 +61,9 @@ async function kubeseal(bin: string | undefined, args: readonly string[], stdin:
 const BINARY = Buffer.from([0, 255, 254, 128, 10, 13, 0xc3, 0x28]);
 
 /** The Secret each case seals: binary and non-ASCII values, a type, labels and annotations. */
+/** The annotation kubeseal puts on the SealedSecret and into its template for a scope. */
+const scopeAnnotation = (scope: string): Record<string, string> => (scope === 'strict' ? {} : { [`sealedsecrets.bitnami.com/${scope}`]: 'true' });
+
 function secretFor(name: string, namespace: string): Record<string, unknown> {
   return {
     apiVersion: 'v1',
@@ -150,15 +153,17 @@ describe(`upstream ${UPSTREAM_RELEASE}`, () => {
     for (const scope of ['strict', 'namespace-wide', 'cluster-wide']) {
       const name = `up-${scope}`;
       const printed = await kubeseal(binaries.kubeseal, ['--cert', cert, '--scope', scope, '-o', 'yaml'], JSON.stringify(secretFor(name, ns.appO)));
-      cases.push({ name, sealed: parse(printed) as Record<string, unknown>, expected: secretFor(name, ns.appO) });
+      const expected = secretFor(name, ns.appO) as { metadata: Record<string, unknown> };
+      expected.metadata.annotations = { team: 'payments', ...scopeAnnotation(scope) };
+      cases.push({ name, sealed: parse(printed) as Record<string, unknown>, expected });
     }
     // --raw: one value at a time, put into a SealedSecret by hand as upstream's docs show.
     for (const scope of ['strict', 'namespace-wide', 'cluster-wide']) {
       const name = `up-raw-${scope}`;
       const scopeArgs = scope === 'cluster-wide' ? [] : ['--namespace', ns.appO, ...(scope === 'strict' ? ['--name', name] : [])];
-      const raw = await kubeseal(binaries.kubeseal, ['--cert', cert, '--raw', '--scope', scope, '--from-file=/dev/stdin', ...scopeArgs], 'raw ✓ value');
+      const raw = (await kubeseal(binaries.kubeseal, ['--cert', cert, '--raw', '--scope', scope, '--from-file=/dev/stdin', ...scopeArgs], 'raw ✓ value')).trim();
       expect(raw).toMatch(/^Ag[A-Za-z0-9+/]+=*$/);
-      const annotations = scope === 'strict' ? {} : { [`sealedsecrets.bitnami.com/${scope}`]: 'true' };
+      const annotations = scopeAnnotation(scope);
       cases.push({
         name,
         sealed: { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name, namespace: ns.appO, annotations }, spec: { encryptedData: { value: raw }, template: { metadata: { name, namespace: ns.appO, annotations } } } },
@@ -192,21 +197,20 @@ describe(`upstream ${UPSTREAM_RELEASE}`, () => {
 
   it('our kubeseal seals every scope and --raw; upstream\'s controller unseals exactly the Secret sealed', async () => {
     const cert = certUrl(theirs.http);
-    const names: string[] = [];
-    for (const scope of ['strict', 'namespace-wide', 'cluster-wide']) {
-      const name = `ours-${scope}`;
-      await createSealed(parse(await kubeseal(undefined, ['--cert', cert, '--scope', scope, '-o', 'yaml'], JSON.stringify(secretFor(name, ns.appU)))) as Record<string, unknown>);
-      names.push(name);
+    const scopes = ['strict', 'namespace-wide', 'cluster-wide'];
+    for (const scope of scopes) {
+      await createSealed(parse(await kubeseal(undefined, ['--cert', cert, '--scope', scope, '-o', 'yaml'], JSON.stringify(secretFor(`ours-${scope}`, ns.appU)))) as Record<string, unknown>);
     }
-    const raw = await kubeseal(undefined, ['--cert', cert, '--raw', '--scope', 'strict', '--from-file=/dev/stdin', '--namespace', ns.appU, '--name', 'ours-raw'], 'raw ✓ value');
+    const raw = (await kubeseal(undefined, ['--cert', cert, '--raw', '--scope', 'strict', '--from-file=/dev/stdin', '--namespace', ns.appU, '--name', 'ours-raw'], 'raw ✓ value')).trim();
     await createSealed({ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'ours-raw', namespace: ns.appU }, spec: { encryptedData: { value: raw }, template: { metadata: { name: 'ours-raw', namespace: ns.appU } } } });
 
-    for (const name of names) {
+    for (const scope of scopes) {
+      const name = `ours-${scope}`;
       expect(view(await unsealedSecret(ns.appU, name)), name).toEqual({
         type: 'kubernetes.io/basic-auth',
         data: (secretFor(name, ns.appU) as { data: Record<string, string> }).data,
         labels: { app: 'shop' },
-        annotations: expect.objectContaining({ team: 'payments' }),
+        annotations: { team: 'payments', ...scopeAnnotation(scope) },
         immutable: false,
         owners: [{ kind: 'SealedSecret', name, controller: true }],
       });
