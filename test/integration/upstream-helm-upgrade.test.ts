@@ -121,6 +121,14 @@ describe(`helm upgrade from upstream's chart (${UPSTREAM_RELEASE}) to ours on a 
       const after = await kubectlJson<SecretObject>(cluster, ['get', 'secret', 'before', '-n', app]);
       expect(after.metadata.uid).toBe(before.metadata.uid);
       expect(after.data).toEqual(before.data);
+      // And ours really serves it: deleted, that Secret comes back rendered from its template.
+      const deleted = await cluster.kubectl(['delete', 'secret', 'before', '-n', app]);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      await eventually(async () => {
+        const got = await kubectlJson<SecretObject>(cluster, ['get', 'secret', 'before', '-n', app]);
+        expect(got.metadata.uid).not.toBe(before.metadata.uid);
+        expect(got.data).toEqual(before.data);
+      }, { timeoutMs: 60_000 });
 
       // kubeseal with no flags now (our chart's default name), ours and upstream's; both unseal.
       for (const [name, bin] of [['after-ours', undefined], ['after-upstream', binaries.kubeseal]] as const) {
