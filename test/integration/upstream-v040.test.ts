@@ -309,6 +309,29 @@ describe(`upstream ${UPSTREAM_RELEASE}`, () => {
     });
   });
 
+  // Upstream renders without limits (its worker would loop or allocate for as long as these
+  // ask), so only ours runs them: each fails on its limit, and good SealedSecrets keep unsealing.
+  it('hostile templates (ours only: upstream has no limits) fail on a limit; good SealedSecrets keep unsealing', async () => {
+    const hostile: Record<string, string> = {
+      'hostile-range': '{{ range until 100000000 }}x{{ end }}',
+      'hostile-repeat': '{{ repeat 100000000 "x" }}',
+      'hostile-nested': '{{ range $i := until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}',
+      'hostile-recursion': '{{ define "a" }}{{ template "a" . }}{{ end }}{{ template "a" . }}',
+    };
+    const base = parse(await kubeseal(undefined, ['--cert', certUrl(ours.http), '--scope', 'cluster-wide', '-o', 'yaml'], JSON.stringify(secretFor('hostile', ns.appO)))) as Record<string, unknown>;
+    for (const [name, template] of Object.entries(hostile)) await createSealed(moved(withTemplateData(base, { config: template }), ns.appO, name));
+    await createSealed(moved(withTemplateData(base, { config: 'ok {{ .username }}' }), ns.appO, 'after-hostile'));
+    expect(text((await unsealedSecret(ns.appO, 'after-hostile')).data?.config)).toBe('ok admin');
+    for (const name of Object.keys(hostile)) {
+      const failed = await syncedSealed(ns.appO, name);
+      expect(synced(failed), name).toMatchObject({ status: 'False' });
+      expect(synced(failed)?.message, name).toMatch(/^Failed to unseal: template: config: (template rendering exceeded \d+ steps|template value exceeds \d+ bytes|rendering exceeded the memory limit|template rendering exceeded its time limit) \(config\)$/);
+      expect((await cluster.kubectl(['get', 'secret', name, '-n', ns.appO])).code, name).not.toBe(0);
+    }
+    expect((await fetch(`${ours.http}/healthz`)).status).toBe(200);
+    expect(ours.child.exitCode).toBeNull();
+  });
+
   it('a key upstream renews (SIGUSR1) is used by ours once copied: ours seals with it, both unseal', async () => {
     const before = await servedCert(theirs.http);
     process.kill(theirs.pid, 'SIGUSR1');
