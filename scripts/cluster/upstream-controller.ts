@@ -7,7 +7,8 @@
  * ServiceAccount token, the cluster's CA and its namespace under
  * /var/run/secrets/kubernetes.io/serviceaccount, and KUBERNETES_SERVICE_HOST/PORT. So it runs in a
  * private mount namespace (`unshare --mount`) where a tmpfs holds those three files, seen by it
- * alone; nothing is written to the host's /run and the token never lies on disk.
+ * alone; nothing is written to the host's /run, and the token file in this process's temporary
+ * directory is removed as soon as the namespace has copied it.
  *
  * The token is the one a pod of upstream's chart would get: a ServiceAccount bound to the
  * ClusterRole and Roles of upstream's chart (helm/sealed-secrets/templates/{cluster-,}role.yaml),
@@ -18,11 +19,11 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, type ClusterClient } from './control-plane.ts';
-import { findOnPath, freePort, isRunning, logTail, ownDir, releaseDir, startProcess, stopProcess, tiedToParent, waitUntil } from './processes.ts';
+import { findOnPath, freePort, isRunning, logTail, ownDir, startProcess, stopProcess, tiedToParent, waitUntil } from './processes.ts';
 
 /** The release scripts/upstream-build.sh builds by default. */
 export const UPSTREAM_RELEASE = 'v0.40.0';
@@ -86,7 +87,7 @@ export interface UpstreamController {
   readonly logPath: string;
   /** Everything it logged so far. */
   logs(): string;
-  /** SIGTERM (SIGKILL after a grace period), then removes its ClusterRoleBinding. Idempotent. */
+  /** SIGTERM (SIGKILL after a grace period), then removes its ClusterRole and binding. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -249,8 +250,8 @@ export async function startUpstreamController(options: UpstreamControllerOptions
     stopped = true;
     await stopProcess(managed);
     await cluster.kubectl(['delete', 'clusterrolebinding,clusterrole', clusterRole, '--ignore-not-found']);
-    rmSync(runDir, { recursive: true, force: true });
-    releaseDir(runDir);
+    // The log stays readable after stop (benchmarks read it); the directory goes when this
+    // process exits (ownDir). The ServiceAccount files were never in it past the start.
   };
   try {
     await waitUntil(`upstream's controller to serve ${http}/v1/cert.pem`, options.startTimeoutMs ?? 90_000, [managed],
