@@ -4,7 +4,8 @@
  * image (made from the binary scripts/upstream-build.sh built), SealedSecrets sealed through it,
  * then `helm upgrade` of the same release to our chart with the user's values file and our image.
  * The keys are kept, the old SealedSecrets stay Synced and their Secrets untouched, kubeseal (ours
- * and upstream's) works with no flags against the upgraded release.
+ * and upstream's) works with no flags against the upgraded release. Then back: ours uninstalled,
+ * upstream's chart installed again, which loads the same key and serves what ours sealed.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,7 @@ const USER_VALUES = {
 describe(`helm upgrade from upstream's chart (${UPSTREAM_RELEASE}) to ours on a kubelet node`, () => {
   const node = useNodeCluster();
 
-  it('keeps the keys, the SealedSecrets stay Synced, kubeseal works with no flags', async () => {
+  it('keeps the keys, the SealedSecrets stay Synced, kubeseal works with no flags; and back to upstream', async () => {
     const cluster = node();
     const helm = await ensureHelm();
     const work = mkdtempSync(join(tmpdir(), 'upstream-helm-'));
@@ -152,6 +153,33 @@ describe(`helm upgrade from upstream's chart (${UPSTREAM_RELEASE}) to ours on a 
         const got = await kubectlJson<SecretObject>(cluster, ['get', 'secret', 'late', '-n', app]);
         expect(text(got.data?.password)).toBe('pw-of-late');
       }, { timeoutMs: 60_000 });
+
+      // And back (docs/migration.md, "Going back"): uninstall ours, install upstream's chart with
+      // kubeseal's default name; upstream loads the same key, makes none, and serves what ours did.
+      const removed = await helm.run(['uninstall', RELEASE, '--namespace', NAMESPACE, '--wait'], opts);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(await keys()).toEqual(firstKeys);
+      const back = await helm.run(['install', RELEASE, binaries.chart, '--namespace', NAMESPACE, '-f', valuesFile, '--set', `fullnameOverride=${OUR_NAME}`, '--wait', '--timeout=8m'], opts);
+      expect(back.code, back.stderr).toBe(0);
+      expect((await pods()).filter(isReady).map((p) => p.spec.containers[0]?.image)).toEqual([`${UPSTREAM_IMAGE.registry}/${UPSTREAM_IMAGE.repository}:${UPSTREAM_IMAGE.tag}`]);
+      const deletedOurs = await cluster.kubectl(['delete', 'secret', 'after-ours', '-n', app]);
+      expect(deletedOurs.code, deletedOurs.stderr).toBe(0);
+      await eventually(async () => {
+        const got = await kubectlJson<SecretObject>(cluster, ['get', 'secret', 'after-ours', '-n', app]);
+        expect(text(got.data?.password)).toBe('pw-of-after-ours');
+      }, { timeoutMs: 120_000 });
+      const sealedBack = await eventually(async () => {
+        const result = await runKubeseal(['-o', 'yaml'], { bin: binaries.kubeseal, env: admin, stdin: secret('back') });
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        return result.stdout.toString();
+      }, { timeoutMs: 60_000 });
+      expect((await cluster.kubectl(['apply', '-f', '-'], { input: sealedBack })).code).toBe(0);
+      await eventually(async () => {
+        const got = await kubectlJson<SecretObject>(cluster, ['get', 'secret', 'back', '-n', app]);
+        expect(text(got.data?.password)).toBe('pw-of-back');
+      }, { timeoutMs: 60_000 });
+      expect(await keys()).toEqual(firstKeys);
     } finally {
       helm.dispose();
       rmSync(work, { recursive: true, force: true });
