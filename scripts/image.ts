@@ -99,7 +99,7 @@ export function imagePaths(tag = PACKAGE.version): BuiltImages {
 
 // ---- a private dockerd -----------------------------------------------------------------------
 
-interface Docker {
+export interface Docker {
   docker(args: readonly string[], input?: string): Promise<string>;
   stop(): Promise<void>;
 }
@@ -129,7 +129,7 @@ async function lockDockerRoot(base: string, log: (message: string) => void): Pro
   }
 }
 
-async function startDocker(log: (message: string) => void): Promise<Docker> {
+export async function startDocker(log: (message: string) => void): Promise<Docker> {
   const base = join(cacheRoot(), 'docker');
   mkdirSync(base, { recursive: true });
   const unlock = await lockDockerRoot(base, log);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, useCluster } from '../harness/cluster.ts';
 import { startController, type ControllerProcess } from '../harness/controller.ts';
 import { createNetns, exposeController, netnsUnavailable, startControllerIn, type Netns } from '../harness/netns.ts';
-import { upstreamKubeseal } from '../harness/upstream-kubeseal.ts';
+import { upstreamKubeseal, UPSTREAM_VERSION } from '../harness/upstream-kubeseal.ts';
 import { runKubeseal, type CliResult } from '../run-cli.ts';
 import { parsePrivateKey } from '../../shared/keys.ts';
 import { readSealedSecret } from '../../shared/kube.ts';
@@ -318,7 +318,7 @@ describe.skipIf(noNetns !== null)('through the API server\'s service proxy', () 
     });
   });
 
-  describe('upstream\'s Go kubeseal v0.36.6 against our controller', () => {
+  describe(`upstream's Go kubeseal ${UPSTREAM_VERSION} against our controller`, () => {
     let upstream: string | undefined;
     let why = '';
     beforeAll(async () => {
