@@ -67,6 +67,17 @@ describe('the HTTP app', () => {
     expect([missing.status, await missing.text()]).toEqual([404, '404 page not found\n']);
   });
 
+  it('/readyz is 503 until a sealing key is loaded, then 200 (readiness, unlike /healthz)', async () => {
+    let newest: { certificate: string } | undefined;
+    const { base } = await serve({ capabilities: { newest: () => newest as never, open: async () => ({}), keyCount: () => 0 } });
+    const before = await fetch(`${base}/readyz`);
+    expect([before.status, await before.text()]).toEqual([503, 'no sealing key loaded yet\n']);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    newest = { certificate: 'cert' };
+    const after = await fetch(`${base}/readyz`);
+    expect([after.status, await after.text()]).toEqual([200, 'ok\n']);
+  });
+
   it('/v1/keys answers the key report as JSON (GET only); without the capability it is not there', async () => {
     const report = { keys: [{ name: 'k1', fingerprint: 'SHA256:a', notBefore: '2026-01-01T00:00:00Z', sealing: true, retired: false, sealedSecrets: 3 }], missing: [] };
     const { base } = await serve({ capabilities: { newest: () => undefined, open: async () => ({}), keyCount: () => 1, keys: () => report } });

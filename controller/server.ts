@@ -151,6 +151,14 @@ export function createApp(options: ServerOptions): express.Express {
     res.status(200).type('text/plain; charset=utf-8').send('ok\n');
   });
 
+  // Readiness (the Deployment's readinessProbe): ready once a sealing key is loaded, so that during
+  // a rollout the Service never sends a certificate fetch to a pod that would answer 500.
+  // /healthz stays liveness: it answers from the first moment, keys or not.
+  app.all('/readyz', (_req, res) => {
+    if (capabilities.newest()) res.status(200).type('text/plain; charset=utf-8').send('ok\n');
+    else res.status(503).type('text/plain; charset=utf-8').send('no sealing key loaded yet\n');
+  });
+
   app.all('/v1/cert.pem', instrument('/v1/cert.pem'), (_req, res) => {
     const newest = capabilities.newest();
     if (!newest) {

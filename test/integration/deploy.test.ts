@@ -113,9 +113,10 @@ describe('deploy/ renders', () => {
       { name: 'http', containerPort: 8080, protocol: 'TCP' },
       { name: 'metrics', containerPort: 8081, protocol: 'TCP' },
     ]);
-    for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+    for (const probe of [container.startupProbe, container.livenessProbe]) {
       expect(probe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     }
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.env?.filter((e) => e.valueFrom)).toEqual([
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
