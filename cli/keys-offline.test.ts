@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,6 +182,35 @@ describe('kubeseal --re-encrypt of many files, offline', () => {
     const named = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', CERT, join(dir, 'sub', 'template.yaml')]);
     expect(named.code).toBe(1);
     expect(readFileSync(join(dir, 'sub', 'template.yaml'), 'utf8')).toBe(template);
+  });
+
+  it('takes only regular files from a directory (a FIFO, a link, a link loop are skipped, never waited on), and keeps a rewritten file\'s exact mode', async () => {
+    const dir = repository();
+    chmodSync(join(dir, 'a.yaml'), 0o664);
+    execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
+    symlinkSync('a.yaml', join(dir, 'link.yaml'));
+    symlinkSync('loop.yaml', join(dir, 'loop.yaml'));
+    const result = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', SECOND_CERT, dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `warning: skipped ${dir}/fifo.yaml: not a regular file (a symbolic link, FIFO or device); name it, or its target, explicitly`,
+      `warning: skipped ${dir}/link.yaml: not a regular file (a symbolic link, FIFO or device); name it, or its target, explicitly`,
+      `warning: skipped ${dir}/loop.yaml: not a regular file (a symbolic link, FIFO or device); name it, or its target, explicitly`,
+      're-encrypted 2 SealedSecrets, 2 already current, 0 failed',
+    ]);
+    expect(openedBy(join(dir, 'a.yaml'))).toEqual([SECOND]);
+    expect(statSync(join(dir, 'a.yaml')).mode & 0o777).toBe(0o664);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  }, 30_000);
+
+  it('a symbolic link named explicitly stays a link; its target is rewritten in place', async () => {
+    const dir = repository();
+    symlinkSync('a.yaml', join(dir, 'link.yaml'));
+    const result = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', SECOND_CERT, join(dir, 'link.yaml')]);
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect(lstatSync(join(dir, 'link.yaml')).isSymbolicLink()).toBe(true);
+    expect(openedBy(join(dir, 'a.yaml'))).toEqual([SECOND]);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('offline needs --cert; -w takes one input; stdin goes to stdout', async () => {
