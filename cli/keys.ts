@@ -17,7 +17,7 @@ import { DecryptError, UsageError, UserError } from '../shared/errors.ts';
 import { isObject, readSealedSecret, SEALED_SECRET_KIND, type SealedSecret, type Secret } from '../shared/kube.ts';
 import { formatManifest, parseDocuments, parseOutputFormat, type OutputFormat } from '../shared/manifest.ts';
 import { unsealSealedSecret } from '../shared/sealed-secret.ts';
-import { KEY_SECRET_TYPE } from '../shared/key-secret.ts';
+import { backupManifest } from '../shared/key-backup.ts';
 import type { Io } from './io.ts';
 import { printKeyListing, table } from './key-list.ts';
 import { manifestFiles } from './manifest-files.ts';
@@ -113,21 +113,7 @@ async function offline(options: CliOptions, io: Io, format: OutputFormat | 'tabl
 
 /** The key Secrets of escrow entries, as kubectl apply creates them in the controller's namespace. */
 function restoredSecrets(keys: readonly RecoveryKey[], namespace: string): Secret[] {
-  return keys.flatMap((k) => (k.secret ? [k.secret] : [])).map((secret) => {
-    const meta = secret.metadata ?? {};
-    return {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        ...(meta.name !== undefined ? { name: meta.name } : {}),
-        namespace,
-        ...(meta.labels ? { labels: meta.labels } : {}),
-        ...(meta.annotations ? { annotations: meta.annotations } : {}),
-      },
-      type: secret.type ?? KEY_SECRET_TYPE,
-      data: secret.data ?? {},
-    };
-  });
+  return keys.flatMap((k) => (k.secret ? [backupManifest(k.secret, namespace)] : []));
 }
 
 async function restore(options: CliOptions, io: Io, format: OutputFormat): Promise<void> {

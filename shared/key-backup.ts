@@ -72,16 +72,17 @@ function rfc3339Seconds(date: Date): string {
 /**
  * The key Secret as it goes into the backup: the manifest that recreates it (kubectl create -f),
  * without what the API server sets (uid, resourceVersion, managedFields, ...). Labels and
- * annotations are kept: a restored key is active only if it was.
+ * annotations are kept: a restored key is active only if it was. `namespace` replaces the
+ * Secret's own (`kubeseal keys restore --controller-namespace`).
  */
-export function backupManifest(secret: Secret): Secret {
+export function backupManifest(secret: Secret, namespace = secret.metadata?.namespace): Secret {
   const meta = secret.metadata ?? {};
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
       ...(meta.name !== undefined ? { name: meta.name } : {}),
-      ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
       ...(meta.labels ? { labels: { ...meta.labels } } : {}),
       ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
     },
