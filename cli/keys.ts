@@ -70,20 +70,22 @@ function whichKeys(sealed: SealedSecret, keys: readonly RecoveryKey[]): Pick<Ope
 
 async function offline(options: CliOptions, io: Io, format: OutputFormat | 'table'): Promise<void> {
   const keys = await readRecoveryKeyring({ files: options.recoveryPrivateKey, identityFiles: options.recoveryAgeIdentity, io });
-  const inputs: { file: string; bytes: Buffer; explicit: boolean }[] = [];
+  // Each file is read when its turn comes, so memory holds one file, not a whole directory's.
+  const inputs: { file: string; read: () => Promise<Buffer>; explicit: boolean }[] = [];
   const paths = [...(options.secretFile ? [options.secretFile] : []), ...options.operands];
   if (paths.length === 0) {
     if (io.stdinIsTty) io.warn('(tty detected: expecting SealedSecret manifests in stdin)');
-    inputs.push({ file: '-', bytes: await io.readStdin(), explicit: true });
+    inputs.push({ file: '-', read: () => io.readStdin(), explicit: true });
   } else {
-    for (const file of manifestFiles(paths, io, 'file arguments')) inputs.push({ file: file.path, bytes: io.readFile(file.path, 'file'), explicit: file.explicit });
+    for (const file of manifestFiles(paths, io, 'file arguments')) inputs.push({ file: file.path, read: async () => io.readFile(file.path, 'file'), explicit: file.explicit });
   }
   const rows: Opened[] = [];
   for (const input of inputs) {
     const what = input.file === '-' ? 'input' : `"${input.file}"`;
+    const bytes = await input.read();
     let parsed: unknown[];
     try {
-      parsed = parseDocuments(input.bytes, what);
+      parsed = parseDocuments(bytes, what);
     } catch (error) {
       // As --re-encrypt of a directory: a file found there that is not YAML or JSON is skipped.
       if (input.explicit || !(error instanceof UserError)) throw error;
