@@ -103,6 +103,14 @@ describe('kubeseal keys, offline', () => {
     ]);
   });
 
+  it('a SealedSecret without encrypted values needs no key: listed as such, not counted as unopened', async () => {
+    const dir = repository();
+    writeFileSync(join(dir, 'empty.yaml'), 'apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: empty, namespace: demo}\nspec:\n  encryptedData: {}\n  template: {}\n');
+    const result = await runKubeseal(['keys', '--recovery-private-key', BOTH_KEYS, join(dir, 'empty.yaml')]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout.toString().trimEnd().split('\n')[1]?.split(/\s{3,}/).slice(1)).toEqual(['demo', 'empty', '(none: it holds no encrypted values)', '-']);
+  });
+
   it('refuses files without --recovery-private-key, and a named file that holds no SealedSecret', async () => {
     const dir = repository();
     const without = await runKubeseal(['keys', join(dir, 'a.yaml')]);

@@ -53,11 +53,15 @@ interface Opened {
   readonly problem?: string;
 }
 
+/** The problem of a SealedSecret with no encrypted values: no key is needed, so it is not "unopened". */
+const NO_VALUES = 'it holds no encrypted values';
+
 function whichKeys(sealed: SealedSecret, keys: readonly RecoveryKey[]): Pick<Opened, 'keys' | 'problem'> {
   // template.data needs no rendering to know which key opens the values.
   const bare: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
   try {
     const { keysUsed } = unsealSealedSecret(bare, { keys: keys.map((k) => k.key), acceptDeprecatedV1Data: true });
+    if (keysUsed.length === 0) return { keys: [], problem: NO_VALUES };
     return { keys: keysUsed.map((index) => keys[index] as RecoveryKey).map((k) => ({ ...(k.name ? { name: k.name } : {}), fingerprint: k.fingerprint })) };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
@@ -109,7 +113,7 @@ async function offline(options: CliOptions, io: Io, format: OutputFormat | 'tabl
   const output = options.sealedSecretFile;
   if (output) io.writeFileAtomic(output, text);
   else io.writeStdout(text);
-  const unopened = rows.filter((r) => r.keys.length === 0).length;
+  const unopened = rows.filter((r) => r.keys.length === 0 && r.problem !== NO_VALUES).length;
   if (unopened > 0) throw new UserError(`${unopened} of ${rows.length} SealedSecrets open with none of the given keys; pass the backup that holds their key`);
 }
 
