@@ -15,7 +15,7 @@
  */
 import { UserError } from './errors.ts';
 import { privateKeyOfSecret } from './key-secret.ts';
-import { keyFingerprint } from './keys.ts';
+import { isKeyFingerprint, keyFingerprint } from './keys.ts';
 import { isObject, type Secret } from './kube.ts';
 import { describeKey } from './untrusted.ts';
 
@@ -131,7 +131,6 @@ const stringArray = (value: unknown): value is string[] => Array.isArray(value) 
  * upstream's fingerprint, an age recipient), so no other byte of the file reaches a message.
  */
 const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
 
 /**
@@ -159,7 +158,7 @@ export function readKeyBackupEntries(configMap: unknown, where: string): KeyBack
     if (!isObject(meta) || typeof meta.fingerprint !== 'string' || typeof meta.notBefore !== 'string' || !stringArray(meta.recipients ?? [])) {
       throw new UserError(`${where}: data["${metaKey}"] needs "fingerprint" and "notBefore" strings; restore the ConfigMap as the controller wrote it`);
     }
-    if (!FINGERPRINT.test(meta.fingerprint) || !((meta.recipients as string[] | undefined) ?? []).every((r) => RECIPIENT.test(r))) {
+    if (!isKeyFingerprint(meta.fingerprint) || !((meta.recipients as string[] | undefined) ?? []).every((r) => RECIPIENT.test(r))) {
       throw new UserError(`${where}: data["${metaKey}"] needs a "fingerprint" (SHA256:…) and "recipients" (age1…) as the controller writes them; restore the ConfigMap as the controller wrote it`);
     }
     entries.push({ name, fingerprint: meta.fingerprint, notBefore: meta.notBefore, recipients: [...((meta.recipients as string[] | undefined) ?? [])], ciphertext });
