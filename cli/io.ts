@@ -75,7 +75,7 @@ export function readDirectory(path: string, what: string): DirectoryEntry[] | un
  * Replace `path` atomically: a temporary file in the same directory (so the rename cannot cross
  * file systems), renamed over it, removed on any failure. An existing file keeps its mode exactly
  * (set with chmod, because the mode given to open is cut by the umask: 0664 would become 0644),
- * and a symbolic link stays a link: its target is what gets replaced.
+ * (secret content: at most 0600), and a symbolic link stays a link: its target is what gets replaced.
  */
 export function writeFileAtomic(path: string, content: string | Buffer, options: { secret?: boolean } = {}): void {
   let target = path;
@@ -91,8 +91,11 @@ export function writeFileAtomic(path: string, content: string | Buffer, options:
   } catch {
     // a new file: the default mode, cut by the umask as any new file
   }
+  // Secret output (key material, unsealed Secrets) is never readable by others, even when the
+  // file it replaces was.
+  if (options.secret) mode = (mode ?? 0o600) & 0o600;
   try {
-    writeFileSync(temp, content, { mode: mode ?? (options.secret ? 0o600 : 0o644), flag: 'wx' });
+    writeFileSync(temp, content, { mode: mode ?? 0o644, flag: 'wx' });
     if (mode !== undefined) chmodSync(temp, mode);
     renameSync(temp, target);
   } catch (error) {

@@ -290,6 +290,9 @@ describe('the key backup (escrow) ConfigMap with an age identity', () => {
 
   it('kubeseal keys restore prints the key Secrets for the controller namespace; -w writes them with mode 0600', async () => {
     const out = join(scratch, 'restored.yaml');
+    // A file it replaces that others could read does not make the key material readable by them.
+    writeFileSync(out, 'old\n', { mode: 0o644 });
+    chmodSync(out, 0o644);
     const result = await runKubeseal(['keys', 'restore', '--recovery-private-key', backup, '--recovery-age-identity', identityFile, '--controller-namespace', 'sealed', '-o', 'yaml', '-w', out]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe(`2 key Secrets for namespace "sealed": sealed-secrets-keyaaaaa (${FIRST}), sealed-secrets-keybbbbb (${SECOND})\n`);
