@@ -9,7 +9,7 @@
  * token files they name, by client-node in cli/api.ts) by client-go's loading rules.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { MAX_INPUT_BYTES } from '../shared/input-limits.ts';
@@ -76,6 +76,7 @@ export function readDirectory(path: string, what: string): DirectoryEntry[] | un
  * file systems), renamed over it, removed on any failure. An existing file keeps its mode exactly
  * (set with chmod, because the mode given to open is cut by the umask: 0664 would become 0644),
  * (secret content: at most 0600), and a symbolic link stays a link: its target is what gets replaced.
+ * A device or FIFO is written to, not replaced.
  */
 export function writeFileAtomic(path: string, content: string | Buffer, options: { secret?: boolean } = {}): void {
   let target = path;
@@ -85,12 +86,23 @@ export function writeFileAtomic(path: string, content: string | Buffer, options:
     // a new file (or a dangling link): written where it is named
   }
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  let mode: number | undefined;
+  let existing: Stats | undefined;
   try {
-    mode = statSync(target).mode & 0o777;
+    existing = statSync(target);
   } catch {
     // a new file: the default mode, cut by the umask as any new file
   }
+  if (existing !== undefined && !existing.isFile()) {
+    // A device or FIFO (-w /dev/stdout): written through, as upstream's os.Create does. Renaming
+    // over it would put a regular file in the place of /dev/stdout or a named pipe.
+    try {
+      writeFileSync(target, content);
+    } catch (error) {
+      throw new UserError(`cannot write "${path}": ${reason(error)}; check that it is writable`);
+    }
+    return;
+  }
+  let mode = existing === undefined ? undefined : existing.mode & 0o777;
   // Secret output (key material, unsealed Secrets) is never readable by others, even when the
   // file it replaces was.
   if (options.secret) mode = (mode ?? 0o600) & 0o600;

@@ -5,12 +5,12 @@
  * `kubeseal keys restore`). The escrow ConfigMap is made with shared/key-backup.ts, the format the
  * controller writes.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { fixturePath, readFixture, secondKey, sealingKey } from '../test/fixtures/fixtures.ts';
 import { KUBESEAL, runKubeseal, type CliResult } from '../test/run-cli.ts';
 import { ageEncrypter, generateAgeIdentity } from '../shared/age.ts';
@@ -210,6 +210,23 @@ describe('kubeseal --re-encrypt of many files, offline', () => {
     expect(statSync(join(dir, 'a.yaml')).mode & 0o777).toBe(0o664);
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   }, 30_000);
+
+  it('-w to a FIFO writes into it (as -w /dev/stdout), never puts a regular file in its place', async () => {
+    const fifo = join(scratch, `out-${++counter}.fifo`);
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    const read: Buffer[] = [];
+    reader.stdout.on('data', (d: Buffer) => read.push(d));
+    const closed = new Promise((resolve) => reader.on('close', resolve));
+    onTestFinished(() => {
+      reader.kill();
+    });
+    const result = await runKubeseal(['--recovery-unseal', '--recovery-private-key', fixturePath('sealing-key.pem'), '-f', fixturePath('upstream-strict.yaml'), '-o', 'yaml', '-w', fifo]);
+    expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });
+    await closed;
+    expect(parseDocuments(Buffer.concat(read))[0]).toEqual(parseDocuments(readFixture('upstream-unsealed.yaml'))[0]);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  }, 20_000);
 
   it('a symbolic link named explicitly stays a link; its target is rewritten in place', async () => {
     const dir = repository();
