@@ -9,7 +9,7 @@
  * token files they name, by client-node in cli/api.ts) by client-go's loading rules.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { MAX_INPUT_BYTES } from '../shared/input-limits.ts';
@@ -41,6 +41,8 @@ export interface Io {
 export interface DirectoryEntry {
   readonly name: string;
   readonly directory: boolean;
+  /** A regular file (not a symbolic link, FIFO, socket or device: opening a FIFO waits for a writer). */
+  readonly file: boolean;
 }
 
 function reason(error: unknown): string {
@@ -63,23 +65,51 @@ export function readFileOrFail(path: string, what: string, limit = MAX_INPUT_BYT
 export function readDirectory(path: string, what: string): DirectoryEntry[] | undefined {
   try {
     if (!statSync(path).isDirectory()) return undefined;
-    return readdirSync(path, { withFileTypes: true }).map((entry) => ({ name: entry.name, directory: entry.isDirectory() }));
+    return readdirSync(path, { withFileTypes: true }).map((entry) => ({ name: entry.name, directory: entry.isDirectory(), file: entry.isFile() }));
   } catch (error) {
     throw new UserError(`cannot read ${what} "${path}": ${reason(error)}; check the path`);
   }
 }
 
+/**
+ * Replace `path` atomically: a temporary file in the same directory (so the rename cannot cross
+ * file systems), renamed over it, removed on any failure. An existing file keeps its mode exactly
+ * (set with chmod, because the mode given to open is cut by the umask: 0664 would become 0644),
+ * (secret content: at most 0600), and a symbolic link stays a link: its target is what gets replaced.
+ * A device or FIFO is written to, not replaced.
+ */
 export function writeFileAtomic(path: string, content: string | Buffer, options: { secret?: boolean } = {}): void {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  let mode = options.secret ? 0o600 : 0o644;
+  let target = path;
   try {
-    mode = statSync(path).mode & 0o777;
+    target = realpathSync(path);
   } catch {
-    // a new file: keep the default mode
+    // a new file (or a dangling link): written where it is named
   }
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  let existing: Stats | undefined;
   try {
-    writeFileSync(temp, content, { mode, flag: 'wx' });
-    renameSync(temp, path);
+    existing = statSync(target);
+  } catch {
+    // a new file: the default mode, cut by the umask as any new file
+  }
+  if (existing !== undefined && !existing.isFile()) {
+    // A device or FIFO (-w /dev/stdout): written through, as upstream's os.Create does. Renaming
+    // over it would put a regular file in the place of /dev/stdout or a named pipe.
+    try {
+      writeFileSync(target, content);
+    } catch (error) {
+      throw new UserError(`cannot write "${path}": ${reason(error)}; check that it is writable`);
+    }
+    return;
+  }
+  let mode = existing === undefined ? undefined : existing.mode & 0o777;
+  // Secret output (key material, unsealed Secrets) is never readable by others, even when the
+  // file it replaces was.
+  if (options.secret) mode = (mode ?? 0o600) & 0o600;
+  try {
+    writeFileSync(temp, content, { mode: mode ?? 0o644, flag: 'wx' });
+    if (mode !== undefined) chmodSync(temp, mode);
+    renameSync(temp, target);
   } catch (error) {
     try {
       unlinkSync(temp);

@@ -6,6 +6,7 @@
  */
 import { UserError } from '../shared/errors.ts';
 import type { ControllerKey } from '../shared/controller-api.ts';
+import { isKeyFingerprint } from '../shared/keys.ts';
 import { isObject } from '../shared/kube.ts';
 import { formatManifest, type OutputFormat } from '../shared/manifest.ts';
 import { shownName } from '../shared/untrusted.ts';
@@ -19,13 +20,11 @@ export interface KeyReport {
   readonly missing: readonly { readonly fingerprint: string; readonly sealedSecrets: number }[];
 }
 
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
-
 function listing(value: unknown, index: number): KeyListing {
   const where = `the controller's /v1/keys answer, key ${index + 1}`;
   if (!isObject(value)) throw new UserError(`${where} is not an object; check that --controller-name names the sealed-secrets controller`);
   const name = shownName(value.name);
-  const fingerprint = typeof value.fingerprint === 'string' && FINGERPRINT.test(value.fingerprint) ? value.fingerprint : undefined;
+  const fingerprint = isKeyFingerprint(value.fingerprint) ? value.fingerprint : undefined;
   const notBefore = typeof value.notBefore === 'string' && !Number.isNaN(Date.parse(value.notBefore)) ? value.notBefore : undefined;
   const sealedSecrets = value.sealedSecrets;
   if (name === undefined || fingerprint === undefined || notBefore === undefined || typeof value.sealing !== 'boolean' || typeof value.retired !== 'boolean'
@@ -47,7 +46,7 @@ export function readKeyListing(body: Buffer): KeyReport {
   }
   if (!isObject(doc) || !Array.isArray(doc.keys)) throw new UserError('the controller\'s /v1/keys answer holds no "keys" list; kubeseal and the controller may be of different versions');
   const missing = (Array.isArray(doc.missing) ? doc.missing : []).map((value, index) => {
-    if (!isObject(value) || typeof value.fingerprint !== 'string' || !FINGERPRINT.test(value.fingerprint) || !count(value.sealedSecrets)) {
+    if (!isObject(value) || !isKeyFingerprint(value.fingerprint) || !count(value.sealedSecrets)) {
       throw new UserError(`the controller's /v1/keys answer, missing key ${index + 1}, lacks fingerprint or sealedSecrets; kubeseal and the controller may be of different versions`);
     }
     return { fingerprint: value.fingerprint, sealedSecrets: value.sealedSecrets };

@@ -5,12 +5,12 @@
  * `kubeseal keys restore`). The escrow ConfigMap is made with shared/key-backup.ts, the format the
  * controller writes.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { fixturePath, readFixture, secondKey, sealingKey } from '../test/fixtures/fixtures.ts';
 import { KUBESEAL, runKubeseal, type CliResult } from '../test/run-cli.ts';
 import { ageEncrypter, generateAgeIdentity } from '../shared/age.ts';
@@ -103,6 +103,14 @@ describe('kubeseal keys, offline', () => {
     ]);
   });
 
+  it('a SealedSecret without encrypted values needs no key: listed as such, not counted as unopened', async () => {
+    const dir = repository();
+    writeFileSync(join(dir, 'empty.yaml'), 'apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata: {name: empty, namespace: demo}\nspec:\n  encryptedData: {}\n  template: {}\n');
+    const result = await runKubeseal(['keys', '--recovery-private-key', BOTH_KEYS, join(dir, 'empty.yaml')]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout.toString().trimEnd().split('\n')[1]?.split(/\s{3,}/).slice(1)).toEqual(['demo', 'empty', '(none: it holds no encrypted values)', '-']);
+  });
+
   it('refuses files without --recovery-private-key, and a named file that holds no SealedSecret', async () => {
     const dir = repository();
     const without = await runKubeseal(['keys', join(dir, 'a.yaml')]);
@@ -184,6 +192,52 @@ describe('kubeseal --re-encrypt of many files, offline', () => {
     expect(readFileSync(join(dir, 'sub', 'template.yaml'), 'utf8')).toBe(template);
   });
 
+  it('takes only regular files from a directory (a FIFO, a link, a link loop are skipped, never waited on), and keeps a rewritten file\'s exact mode', async () => {
+    const dir = repository();
+    chmodSync(join(dir, 'a.yaml'), 0o664);
+    execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
+    symlinkSync('a.yaml', join(dir, 'link.yaml'));
+    symlinkSync('loop.yaml', join(dir, 'loop.yaml'));
+    const result = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', SECOND_CERT, dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `warning: skipped ${dir}/fifo.yaml: not a regular file (a symbolic link, FIFO or device); name it, or its target, explicitly`,
+      `warning: skipped ${dir}/link.yaml: not a regular file (a symbolic link, FIFO or device); name it, or its target, explicitly`,
+      `warning: skipped ${dir}/loop.yaml: not a regular file (a symbolic link, FIFO or device); name it, or its target, explicitly`,
+      're-encrypted 2 SealedSecrets, 2 already current, 0 failed',
+    ]);
+    expect(openedBy(join(dir, 'a.yaml'))).toEqual([SECOND]);
+    expect(statSync(join(dir, 'a.yaml')).mode & 0o777).toBe(0o664);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  }, 30_000);
+
+  it('-w to a FIFO writes into it (as -w /dev/stdout), never puts a regular file in its place', async () => {
+    const fifo = join(scratch, `out-${++counter}.fifo`);
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    const read: Buffer[] = [];
+    reader.stdout.on('data', (d: Buffer) => read.push(d));
+    const closed = new Promise((resolve) => reader.on('close', resolve));
+    onTestFinished(() => {
+      reader.kill();
+    });
+    const result = await runKubeseal(['--recovery-unseal', '--recovery-private-key', fixturePath('sealing-key.pem'), '-f', fixturePath('upstream-strict.yaml'), '-o', 'yaml', '-w', fifo]);
+    expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });
+    await closed;
+    expect(parseDocuments(Buffer.concat(read))[0]).toEqual(parseDocuments(readFixture('upstream-unsealed.yaml'))[0]);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  }, 20_000);
+
+  it('a symbolic link named explicitly stays a link; its target is rewritten in place', async () => {
+    const dir = repository();
+    symlinkSync('a.yaml', join(dir, 'link.yaml'));
+    const result = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, '--cert', SECOND_CERT, join(dir, 'link.yaml')]);
+    expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect(lstatSync(join(dir, 'link.yaml')).isSymbolicLink()).toBe(true);
+    expect(openedBy(join(dir, 'a.yaml'))).toEqual([SECOND]);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('offline needs --cert; -w takes one input; stdin goes to stdout', async () => {
     const dir = repository();
     const noCert = await runKubeseal(['--re-encrypt', '--recovery-private-key', BOTH_KEYS, dir]);
@@ -253,6 +307,9 @@ describe('the key backup (escrow) ConfigMap with an age identity', () => {
 
   it('kubeseal keys restore prints the key Secrets for the controller namespace; -w writes them with mode 0600', async () => {
     const out = join(scratch, 'restored.yaml');
+    // A file it replaces that others could read does not make the key material readable by them.
+    writeFileSync(out, 'old\n', { mode: 0o644 });
+    chmodSync(out, 0o644);
     const result = await runKubeseal(['keys', 'restore', '--recovery-private-key', backup, '--recovery-age-identity', identityFile, '--controller-namespace', 'sealed', '-o', 'yaml', '-w', out]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe(`2 key Secrets for namespace "sealed": sealed-secrets-keyaaaaa (${FIRST}), sealed-secrets-keybbbbb (${SECOND})\n`);

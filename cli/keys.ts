@@ -17,7 +17,7 @@ import { DecryptError, UsageError, UserError } from '../shared/errors.ts';
 import { isObject, readSealedSecret, SEALED_SECRET_KIND, type SealedSecret, type Secret } from '../shared/kube.ts';
 import { formatManifest, parseDocuments, parseOutputFormat, type OutputFormat } from '../shared/manifest.ts';
 import { unsealSealedSecret } from '../shared/sealed-secret.ts';
-import { KEY_SECRET_TYPE } from '../shared/key-secret.ts';
+import { backupManifest } from '../shared/key-backup.ts';
 import type { Io } from './io.ts';
 import { printKeyListing, table } from './key-list.ts';
 import { manifestFiles } from './manifest-files.ts';
@@ -53,11 +53,15 @@ interface Opened {
   readonly problem?: string;
 }
 
+/** The problem of a SealedSecret with no encrypted values: no key is needed, so it is not "unopened". */
+const NO_VALUES = 'it holds no encrypted values';
+
 function whichKeys(sealed: SealedSecret, keys: readonly RecoveryKey[]): Pick<Opened, 'keys' | 'problem'> {
   // template.data needs no rendering to know which key opens the values.
   const bare: SealedSecret = { ...sealed, spec: { ...sealed.spec, template: { ...sealed.spec.template, data: null } } };
   try {
     const { keysUsed } = unsealSealedSecret(bare, { keys: keys.map((k) => k.key), acceptDeprecatedV1Data: true });
+    if (keysUsed.length === 0) return { keys: [], problem: NO_VALUES };
     return { keys: keysUsed.map((index) => keys[index] as RecoveryKey).map((k) => ({ ...(k.name ? { name: k.name } : {}), fingerprint: k.fingerprint })) };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
@@ -70,20 +74,22 @@ function whichKeys(sealed: SealedSecret, keys: readonly RecoveryKey[]): Pick<Ope
 
 async function offline(options: CliOptions, io: Io, format: OutputFormat | 'table'): Promise<void> {
   const keys = await readRecoveryKeyring({ files: options.recoveryPrivateKey, identityFiles: options.recoveryAgeIdentity, io });
-  const inputs: { file: string; bytes: Buffer; explicit: boolean }[] = [];
+  // Each file is read when its turn comes, so memory holds one file, not a whole directory's.
+  const inputs: { file: string; read: () => Promise<Buffer>; explicit: boolean }[] = [];
   const paths = [...(options.secretFile ? [options.secretFile] : []), ...options.operands];
   if (paths.length === 0) {
     if (io.stdinIsTty) io.warn('(tty detected: expecting SealedSecret manifests in stdin)');
-    inputs.push({ file: '-', bytes: await io.readStdin(), explicit: true });
+    inputs.push({ file: '-', read: () => io.readStdin(), explicit: true });
   } else {
-    for (const file of manifestFiles(paths, io, 'file arguments')) inputs.push({ file: file.path, bytes: io.readFile(file.path, 'file'), explicit: file.explicit });
+    for (const file of manifestFiles(paths, io, 'file arguments')) inputs.push({ file: file.path, read: async () => io.readFile(file.path, 'file'), explicit: file.explicit });
   }
   const rows: Opened[] = [];
   for (const input of inputs) {
     const what = input.file === '-' ? 'input' : `"${input.file}"`;
+    const bytes = await input.read();
     let parsed: unknown[];
     try {
-      parsed = parseDocuments(input.bytes, what);
+      parsed = parseDocuments(bytes, what);
     } catch (error) {
       // As --re-encrypt of a directory: a file found there that is not YAML or JSON is skipped.
       if (input.explicit || !(error instanceof UserError)) throw error;
@@ -107,27 +113,13 @@ async function offline(options: CliOptions, io: Io, format: OutputFormat | 'tabl
   const output = options.sealedSecretFile;
   if (output) io.writeFileAtomic(output, text);
   else io.writeStdout(text);
-  const unopened = rows.filter((r) => r.keys.length === 0).length;
+  const unopened = rows.filter((r) => r.keys.length === 0 && r.problem !== NO_VALUES).length;
   if (unopened > 0) throw new UserError(`${unopened} of ${rows.length} SealedSecrets open with none of the given keys; pass the backup that holds their key`);
 }
 
 /** The key Secrets of escrow entries, as kubectl apply creates them in the controller's namespace. */
 function restoredSecrets(keys: readonly RecoveryKey[], namespace: string): Secret[] {
-  return keys.flatMap((k) => (k.secret ? [k.secret] : [])).map((secret) => {
-    const meta = secret.metadata ?? {};
-    return {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        ...(meta.name !== undefined ? { name: meta.name } : {}),
-        namespace,
-        ...(meta.labels ? { labels: meta.labels } : {}),
-        ...(meta.annotations ? { annotations: meta.annotations } : {}),
-      },
-      type: secret.type ?? KEY_SECRET_TYPE,
-      data: secret.data ?? {},
-    };
-  });
+  return keys.flatMap((k) => (k.secret ? [backupManifest(k.secret, namespace)] : []));
 }
 
 async function restore(options: CliOptions, io: Io, format: OutputFormat): Promise<void> {

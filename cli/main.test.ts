@@ -169,6 +169,25 @@ describe('the exit code and the one error line', () => {
     expect(await run(['--scope', 'galaxy', '--cert', 'cert.pem'], { stdin: SECRET })).toMatchObject({ code: 2, stderr: [expect.stringMatching(/^error: invalid --scope "galaxy"/)] });
   });
 
+  it('kubeseal keys over a directory reads each file when its turn comes, not all of them first (memory: one file)', async () => {
+    const contents: Record<string, string> = { 'key.pem': readFixture('sealing-key.pem'), 'dir/a.yaml': 'kind: [', 'dir/b.yaml': readFixture('upstream-strict.yaml') };
+    const events: string[] = [];
+    const result = await run(['keys', '--recovery-private-key', 'key.pem', 'dir'], {
+      io: {
+        readDirectory: (path) => (path === 'dir' ? [{ name: 'a.yaml', directory: false, file: true }, { name: 'b.yaml', directory: false, file: true }] : undefined),
+        readFile: (path) => {
+          events.push(`read ${path}`);
+          return Buffer.from(contents[path] ?? '');
+        },
+        warn: (message) => {
+          events.push(`warn ${message.split(':')[0]}`);
+        },
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(events).toEqual(['read key.pem', 'read dir/a.yaml', 'warn warning', 'read dir/b.yaml']);
+  });
+
   it('anything but a UserError is reported as a bug, in one line, exit 1', async () => {
     const result = await run(['--cert', 'cert.pem'], { io: { readStdin: () => Promise.reject(new TypeError('boom')) } });
     expect(result).toMatchObject({ code: 1, stdout: '', stderr: [expect.stringMatching(/^error: internal error, this is a bug; please report it with the command you ran \(not its input\): TypeError\b/)] });

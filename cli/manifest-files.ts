@@ -2,7 +2,8 @@
  * The manifest files that file and directory arguments name (`kubeseal --re-encrypt a.yaml dir/`,
  * `kubeseal keys --recovery-private-key k.yaml dir/`): a file as given, a directory walked for
  * *.yaml, *.yml and *.json. Hidden entries (.git, our own temporary files) are skipped and
- * symbolic links to directories are not followed, so a walk always ends.
+ * symbolic links are not followed, so a walk always ends; only regular files are taken from a
+ * directory (a FIFO would block the read forever, a link would be replaced by the rewrite).
  */
 import { UserError } from '../shared/errors.ts';
 import type { DirectoryEntry, Io } from './io.ts';
@@ -18,7 +19,7 @@ export interface ManifestFile {
 }
 
 /** The files of `paths`, in the order given, each directory's files sorted by path; no duplicates. */
-export function manifestFiles(paths: readonly string[], io: Pick<Io, 'readDirectory'>, what: string): ManifestFile[] {
+export function manifestFiles(paths: readonly string[], io: Pick<Io, 'readDirectory' | 'warn'>, what: string): ManifestFile[] {
   const files: ManifestFile[] = [];
   const seen = new Set<string>();
   const add = (file: ManifestFile): void => {
@@ -32,7 +33,9 @@ export function manifestFiles(paths: readonly string[], io: Pick<Io, 'readDirect
       if (entry.name.startsWith('.')) continue;
       const path = `${dir.replace(/\/+$/, '')}/${entry.name}`;
       if (entry.directory) walk(path, io.readDirectory(path, what) ?? []);
-      else if (MANIFEST.test(entry.name)) add({ path, explicit: false });
+      else if (!MANIFEST.test(entry.name)) continue;
+      else if (entry.file) add({ path, explicit: false });
+      else io.warn(`warning: skipped ${path}: not a regular file (a symbolic link, FIFO or device); name it, or its target, explicitly`);
     }
   };
   for (const path of paths) {

@@ -3,20 +3,30 @@ import { sealingKey } from '../test/fixtures/fixtures.ts';
 import type { SealingKey } from '../shared/key-secret.ts';
 import { createKeyUsage, keyReport } from './key-usage.ts';
 
+const FP_X = `SHA256:${'x'.repeat(43)}`;
+const FP_Y = `SHA256:${'y'.repeat(43)}`;
+
 describe('key usage', () => {
   it('counts, per fingerprint, the SealedSecrets whose status names it, as they change and go', () => {
     const usage = createKeyUsage();
-    usage.set('a/one', ['SHA256:x']);
-    usage.set('a/two', ['SHA256:x', 'SHA256:y']);
+    usage.set('a/one', [FP_X]);
+    usage.set('a/two', [FP_X, FP_Y]);
     usage.set('a/three', undefined);
-    expect([...usage.counts()]).toEqual([['SHA256:x', 2], ['SHA256:y', 1]]);
-    usage.set('a/two', ['SHA256:y']); // re-encrypted with y only
-    usage.set('a/two', ['SHA256:y']);
-    expect([usage.count('SHA256:x'), usage.count('SHA256:y')]).toEqual([1, 1]);
-    expect(usage.needing(new Set(['SHA256:y']))).toEqual(['a/two']);
+    expect([...usage.counts()]).toEqual([[FP_X, 2], [FP_Y, 1]]);
+    usage.set('a/two', [FP_Y]); // re-encrypted with y only
+    usage.set('a/two', [FP_Y]);
+    expect([usage.count(FP_X), usage.count(FP_Y)]).toEqual([1, 1]);
+    expect(usage.needing(new Set([FP_Y]))).toEqual(['a/two']);
     usage.delete('a/one');
     usage.delete('a/never');
-    expect([...usage.counts()]).toEqual([['SHA256:y', 1]]);
+    expect([...usage.counts()]).toEqual([[FP_Y, 1]]);
+  });
+
+  it('counts only fingerprints of the form: a status written by someone else puts no other text in /v1/keys, metrics or logs', () => {
+    const usage = createKeyUsage();
+    usage.set('a/one', ['MARKER secret text', FP_X, 'SHA256:short']);
+    usage.set('a/two', 'MARKER' as unknown as string[]);
+    expect([...usage.counts()]).toEqual([[FP_X, 1]]);
   });
 });
 

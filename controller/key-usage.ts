@@ -6,6 +6,7 @@
  */
 import type { ControllerKey, ControllerKeys } from '../shared/controller-api.ts';
 import type { SealingKey } from '../shared/key-secret.ts';
+import { isKeyFingerprint } from '../shared/keys.ts';
 import { rfc3339 } from './time.ts';
 
 export interface KeyUsage {
@@ -38,7 +39,9 @@ export function createKeyUsage(): KeyUsage {
   };
   return {
     set(object, fingerprints) {
-      const next = fingerprints ?? [];
+      // status.keyFingerprints is read back from the API: only fingerprints of the form count, so
+      // no other text reaches /v1/keys, the per-key metrics' labels or the leader's warnings.
+      const next = Array.isArray(fingerprints) ? fingerprints.filter(isKeyFingerprint) : [];
       const previous = byObject.get(object) ?? [];
       if (previous.length === next.length && previous.every((fp, i) => fp === next[i])) return;
       remove(object);

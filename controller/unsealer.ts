@@ -6,6 +6,7 @@
 import { apiPath, EVENTS, SEALED_SECRETS, SECRETS } from '../shared/api-path.ts';
 import { DecryptError, errorMessage } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
+import { isKeyFingerprint } from '../shared/keys.ts';
 import { TemplateError, UnsupportedError } from '../shared/sealed-secret.ts';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.ts';
 import type { Logger } from './log.ts';
@@ -55,7 +56,9 @@ export function createKeyTrialOrder(): KeyTrialOrder {
 /** The keys status.keyFingerprints says the SealedSecret needs that are not among the loaded (active) keys. */
 function missingKeys(sealed: SealedSecret, keys: readonly { fingerprint: string }[]): string[] {
   const loaded = new Set(keys.map((k) => k.fingerprint));
-  return (sealed.status?.keyFingerprints ?? []).filter((fp) => !loaded.has(fp));
+  // Read back from the API: only fingerprints of the form reach the Synced message.
+  const needed: unknown = sealed.status?.keyFingerprints;
+  return (Array.isArray(needed) ? needed : []).filter((fp): fp is string => isKeyFingerprint(fp) && !loaded.has(fp));
 }
 
 /** What an unseal thread needs of a SealedSecret (not its status or managedFields, copied for nothing). */

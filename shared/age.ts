@@ -9,6 +9,7 @@
  */
 import { UserError, UsageError } from './errors.ts';
 import type { BackupDecrypter, BackupEncrypter } from './key-backup.ts';
+import { quoteName } from './untrusted.ts';
 
 type Age = typeof import('age-encryption');
 const loadAge = (): Promise<Age> => import('age-encryption');
@@ -23,7 +24,11 @@ const X25519_RECIPIENT = /^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/;
 export function checkAgeRecipient(recipient: string, flag: string): string {
   const value = recipient.trim();
   if (!X25519_RECIPIENT.test(value)) {
-    throw new UsageError(`invalid ${flag} "${value}": use an age X25519 recipient, "age1" and 58 more characters (age-keygen -y identity.txt prints it)`);
+    // An identity given for its recipient is the likeliest mistake: it is a secret key, so the
+    // value is quoted only when it is recipient-shaped (a public key), never otherwise.
+    if (/^AGE-SECRET-KEY-/i.test(value)) throw new UsageError(`invalid ${flag}: that is an age identity (a secret key), not a recipient; pass its recipient (age-keygen -y identity.txt prints it)`);
+    const shown = value.startsWith('age1') ? quoteName(value) : `a value of ${value.length} characters`;
+    throw new UsageError(`invalid ${flag} ${shown}: use an age X25519 recipient, "age1" and 58 more characters (age-keygen -y identity.txt prints it)`);
   }
   return value;
 }

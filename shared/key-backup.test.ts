@@ -63,8 +63,13 @@ describe('key backup ConfigMap', () => {
     ['no entries', { kind: 'ConfigMap', data: { other: 'x' } }, /holds no key backup entries/],
     ['no metadata', { kind: 'ConfigMap', data: { 'k.age': 'x' } }, /data\["k.age"\] has no data\["k.json"\]/],
     ['bad metadata', { kind: 'ConfigMap', data: { 'k.age': 'x', 'k.json': '{"fingerprint":1}' } }, /data\["k.json"\] needs "fingerprint" and "notBefore"/],
+    ['a key that is not a ConfigMap key', { kind: 'ConfigMap', data: { 'MARKER key.age': 'x', 'MARKER key.json': '{}' } }, /^b.yaml: data has a key of 14 characters, not a valid ConfigMap key/],
+    ['a fingerprint not of the form', { kind: 'ConfigMap', data: { 'k.age': 'x', 'k.json': '{"fingerprint":"MARKER","notBefore":"x"}' } }, /data\["k.json"\] needs a "fingerprint" \(SHA256:…\) and "recipients" \(age1…\)/],
+    ['a recipient not of the form', { kind: 'ConfigMap', data: { 'k.age': 'x', 'k.json': `{"fingerprint":"${keyFingerprint(sealingKey())}","notBefore":"x","recipients":["MARKER"]}` } }, /data\["k.json"\] needs a "fingerprint" \(SHA256:…\) and "recipients" \(age1…\)/],
   ])('refuses %s with a one-line error', (_, configMap, message) => {
     expect(() => readKeyBackupEntries(configMap, 'b.yaml')).toThrow(message);
+    // An untrusted ConfigMap's bytes are never quoted (its names only in a ConfigMap key's form).
+    expect(() => readKeyBackupEntries(configMap, 'b.yaml')).not.toThrow(/MARKER/);
   });
 });
 
@@ -73,7 +78,11 @@ describe('age recipients and identities', () => {
     const { recipient } = await generateAgeIdentity();
     expect(checkAgeRecipient(` ${recipient}\n`, '--key-backup-recipient')).toBe(recipient);
     expect(() => checkAgeRecipient('age1nope', '--key-backup-recipient')).toThrow(UsageError);
-    expect(() => checkAgeRecipient('AGE-SECRET-KEY-1XYZ', '--key-backup-recipient')).toThrow(/^invalid --key-backup-recipient "AGE-SECRET-KEY-1XYZ": use an age X25519 recipient/);
+    expect(() => checkAgeRecipient('age1nope', '--key-backup-recipient')).toThrow(/^invalid --key-backup-recipient "age1nope": use an age X25519 recipient/);
+    // An identity given by mistake is a secret key: never quoted, nor any other value.
+    const { identity } = await generateAgeIdentity();
+    expect(() => checkAgeRecipient(identity, '--key-backup-recipient')).toThrow('invalid --key-backup-recipient: that is an age identity (a secret key), not a recipient; pass its recipient (age-keygen -y identity.txt prints it)');
+    expect(() => checkAgeRecipient('hunter2-password', '--key-backup-recipient')).toThrow(/^invalid --key-backup-recipient a value of 16 characters: use an age X25519 recipient/);
     const last = recipient.at(-1) === 'q' ? 'p' : 'q';
     await expect(ageEncrypter([`${recipient.slice(0, -1)}${last}`])).rejects.toThrow(/bad checksum/);
   });

@@ -15,8 +15,9 @@
  */
 import { UserError } from './errors.ts';
 import { privateKeyOfSecret } from './key-secret.ts';
-import { keyFingerprint } from './keys.ts';
+import { isKeyFingerprint, keyFingerprint } from './keys.ts';
 import { isObject, type Secret } from './kube.ts';
+import { describeKey } from './untrusted.ts';
 
 /** Default name of the escrow ConfigMap in the controller's namespace. */
 export const KEY_BACKUP_CONFIGMAP = 'sealed-secrets-key-backup';
@@ -71,16 +72,17 @@ function rfc3339Seconds(date: Date): string {
 /**
  * The key Secret as it goes into the backup: the manifest that recreates it (kubectl create -f),
  * without what the API server sets (uid, resourceVersion, managedFields, ...). Labels and
- * annotations are kept: a restored key is active only if it was.
+ * annotations are kept: a restored key is active only if it was. `namespace` replaces the
+ * Secret's own (`kubeseal keys restore --controller-namespace`).
  */
-export function backupManifest(secret: Secret): Secret {
+export function backupManifest(secret: Secret, namespace = secret.metadata?.namespace): Secret {
   const meta = secret.metadata ?? {};
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
       ...(meta.name !== undefined ? { name: meta.name } : {}),
-      ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
       ...(meta.labels ? { labels: { ...meta.labels } } : {}),
       ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
     },
@@ -123,6 +125,14 @@ export function keyBackupConfigMap(options: { name: string; namespace: string; e
 
 const stringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === 'string');
 
+/*
+ * A ConfigMap from a file is untrusted: its keys, fingerprints and recipients are quoted in errors
+ * and listings only once they have these forms (a ConfigMap key as the API server allows it,
+ * upstream's fingerprint, an age recipient), so no other byte of the file reaches a message.
+ */
+const CONFIGMAP_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+
 /**
  * The entries of an escrow ConfigMap (parsed YAML or JSON, untrusted), without decrypting them.
  * Throws a UserError naming `where` and the entry; never quotes a value.
@@ -133,6 +143,7 @@ export function readKeyBackupEntries(configMap: unknown, where: string): KeyBack
   const entries: KeyBackupEntry[] = [];
   for (const [dataKey, ciphertext] of Object.entries(data)) {
     if (!dataKey.endsWith(KEY_BACKUP_CIPHERTEXT_SUFFIX)) continue;
+    if (!CONFIGMAP_KEY.test(dataKey)) throw new UserError(`${where}: data has ${describeKey(dataKey)}, not a valid ConfigMap key; restore the ConfigMap as the controller wrote it`);
     const name = dataKey.slice(0, -KEY_BACKUP_CIPHERTEXT_SUFFIX.length);
     const metaKey = `${name}${KEY_BACKUP_METADATA_SUFFIX}`;
     if (typeof ciphertext !== 'string') throw new UserError(`${where}: data["${dataKey}"] must be a string (age armor)`);
@@ -146,6 +157,9 @@ export function readKeyBackupEntries(configMap: unknown, where: string): KeyBack
     }
     if (!isObject(meta) || typeof meta.fingerprint !== 'string' || typeof meta.notBefore !== 'string' || !stringArray(meta.recipients ?? [])) {
       throw new UserError(`${where}: data["${metaKey}"] needs "fingerprint" and "notBefore" strings; restore the ConfigMap as the controller wrote it`);
+    }
+    if (!isKeyFingerprint(meta.fingerprint) || !((meta.recipients as string[] | undefined) ?? []).every((r) => RECIPIENT.test(r))) {
+      throw new UserError(`${where}: data["${metaKey}"] needs a "fingerprint" (SHA256:…) and "recipients" (age1…) as the controller writes them; restore the ConfigMap as the controller wrote it`);
     }
     entries.push({ name, fingerprint: meta.fingerprint, notBefore: meta.notBefore, recipients: [...((meta.recipients as string[] | undefined) ?? [])], ciphertext });
   }

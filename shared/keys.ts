@@ -145,6 +145,9 @@ function sshMpint(unsigned: Buffer): Buffer {
  * Upstream's key fingerprint: "SHA256:" + unpadded base64 of SHA-256 over the SSH wire form of the
  * RSA public key (ssh.FingerprintSHA256). Identifies a key in logs and metrics; never secret.
  */
+/** Whether `value` has keyFingerprint's form (43 unpadded base64 characters): what a fingerprint read back from an object must have to be counted, logged or shown. */
+export const isKeyFingerprint = (value: unknown): value is string => typeof value === 'string' && /^SHA256:[A-Za-z0-9+/]{43}$/.test(value);
+
 export function keyFingerprint(key: KeyObject): string {
   const jwk = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'jwk' });
   if (jwk.n === undefined || jwk.e === undefined) throw new Error('not an RSA key');

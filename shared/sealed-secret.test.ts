@@ -93,6 +93,12 @@ describe('scope is enforced when unsealing', () => {
     expect(error.failure).toBe('malformed');
     expect(error.message).toMatch(/illegal base64 data \(blob\); ciphertext is too short: .* \(password\)/);
   });
+  it('names a failing value by its key only when the key is fit to be shown', () => {
+    const sealed = upstream('upstream-strict.yaml');
+    sealed.spec.encryptedData['MARKER key with spaces'] = 'not base64!';
+    const error = thrown(() => unsealSealedSecret(sealed, { keys })) as DecryptError;
+    expect(error.message).toBe('illegal base64 data (a key of 22 characters)');
+  });
 });
 
 describe('unseal output', () => {

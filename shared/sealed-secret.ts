@@ -97,7 +97,9 @@ export class TemplateError extends UserError {
 /** "no key could decrypt secret (a, b)", grouping items by error as upstream's multierror does. */
 function combine(failures: readonly { key: string; error: DecryptError }[]): DecryptError {
   const byMessage = new Map<string, string[]>();
-  for (const { key, error } of failures) byMessage.set(error.message, [...(byMessage.get(error.message) ?? []), key]);
+  // Keys as upstream prints them when they are fit to be shown; an untrusted one is described.
+  const named = (key: string): string => shownName(key) ?? (key === '' ? 'an empty key' : `a key of ${key.length} characters`);
+  for (const { key, error } of failures) byMessage.set(error.message, [...(byMessage.get(error.message) ?? []), named(key)]);
   const message = [...byMessage].map(([text, keys]) => `${text} (${keys.join(', ')})`).join('; ');
   const rank: DecryptFailure[] = ['tampered', 'malformed', 'no-key'];
   const failure = rank.find((f) => failures.some((x) => x.error.failure === f)) ?? 'no-key';
