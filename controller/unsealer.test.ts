@@ -139,7 +139,7 @@ describe('one unseal pass', () => {
     expect((await t.writes()).sort()).toEqual([`PATCH ${SEALED}/db/status`, `POST ${EVENTS}`].sort());
     const event = t.kube.calls.find((c) => c.path === EVENTS)?.body as { type: string; reason: string; message: string };
     expect(event).toMatchObject({ type: 'Warning', reason: 'ErrUnsealFailed', message: `Failed to unseal: ${error.message}` });
-    expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({ conditions: [{ type: 'Synced', status: 'False', message: `Failed to unseal: ${error.message}` }] });
+    expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({ conditions: [{ type: 'Synced', status: 'False', message: error.message }] });
   });
 
   const GONE = `SHA256:${'g'.repeat(43)}`;
@@ -156,14 +156,14 @@ describe('one unseal pass', () => {
     expect(await t.run('db')).toEqual({ retry: true });
     expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({
       keyFingerprints: [GONE],
-      conditions: [{ type: 'Synced', status: 'False', message: `Failed to unseal: no key could decrypt secret (a); it needs sealing key ${GONE}, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again` }],
+      conditions: [{ type: 'Synced', status: 'False', message: `no key could decrypt secret (a); it needs sealing key ${GONE}, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again` }],
     });
   });
 
   it('records the same failure only once: no second Event when the condition already says so', async () => {
     const error = new DecryptError('no-key', 'no key could decrypt secret (a)');
     const t = setUp({ outcome: () => error });
-    t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'False', message: `Failed to unseal: ${error.message}` }] }));
+    t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'False', message: error.message }] }));
     expect(await t.run('db')).toEqual({ retry: true });
     expect(await t.writes()).toEqual([]);
     expect(await t.metrics.unsealErrors.get()).toMatchObject({ values: [{ labels: { reason: 'unseal', namespace: 'app' }, value: 1 }] });

@@ -88,7 +88,11 @@ export interface UnsealerOptions {
   readonly now: () => Date;
 }
 
-type Failure = { reason: 'unseal' | 'update' | 'unmanaged'; event: string; message: string; retry: boolean };
+/**
+ * `message` is the Event's text; `status`, when set, the Synced condition's (upstream: an unseal
+ * error is the bare error in status and `Failed to unseal: <error>` in the Event).
+ */
+type Failure = { reason: 'unseal' | 'update' | 'unmanaged'; event: string; message: string; status?: string; retry: boolean };
 
 export function createUnsealer(options: UnsealerOptions): (key: string, signal: AbortSignal) => Promise<Outcome> {
   const { client, metrics, log } = options;
@@ -203,10 +207,10 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       // the SealedSecret helps.
       const retry = error instanceof DecryptError ? error.failure === 'no-key' : !(error instanceof UnsupportedError || error instanceof TemplateError);
       const missing = error instanceof DecryptError && error.failure === 'no-key' ? missingKeys(sealed, options.keys()) : [];
-      const message = missing.length === 0
-        ? `Failed to unseal: ${errorMessage(error)}`
-        : `Failed to unseal: ${errorMessage(error)}; it needs sealing key ${missing.join(', ')}, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again`;
-      failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message, retry };
+      const detail = missing.length === 0
+        ? errorMessage(error)
+        : `${errorMessage(error)}; it needs sealing key ${missing.join(', ')}, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again`;
+      failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message: `Failed to unseal: ${detail}`, status: detail, retry };
     }
     if (signal.aborted) return { retry: false };
     metrics.unsealDuration.observe({ result: failure ? 'error' : changed ? 'written' : 'unchanged' }, (performance.now() - started) / 1000);
@@ -214,10 +218,11 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       metrics.unsealErrors.inc({ reason: failure.reason, namespace });
       const previous = sealed.status?.conditions?.find((c) => c.type === 'Synced');
       // The same failure again is not news: no second Event for it.
-      if (!(previous?.status === 'False' && previous.message === failure.message)) {
+      const statusMessage = failure.status ?? failure.message;
+      if (!(previous?.status === 'False' && previous.message === statusMessage)) {
         void recordEvent(sealed, 'Warning', failure.event, failure.message, signal);
       }
-      await writeStatus(sealed, { ok: false, message: failure.message, keyFingerprints }, signal);
+      await writeStatus(sealed, { ok: false, message: statusMessage, keyFingerprints }, signal);
       return { retry: failure.retry };
     }
     // Events are not awaited (as client-go's recorder): the pass does not wait for them.

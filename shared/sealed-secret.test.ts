@@ -182,7 +182,7 @@ describe('unseal output', () => {
     const error = thrown(() => unsealSealedSecret(sealed, { keys, acceptDeprecatedV1Data: true }));
     expect(error).toBeInstanceOf(DecryptError);
     expect((error as DecryptError).failure).toBe('malformed');
-    // The controller writes `Failed to unseal: <message>` into status and Events.
+    // The controller writes <message> into status and `Failed to unseal: <message>` into Events.
     expect(error.message).not.toMatch(/31337424242|hunter2|Zx9pw/);
     expect(error.message).toMatch(/spec\.data/);
   });

@@ -131,9 +131,6 @@ async function warningEvents(namespace: string, name: string): Promise<string[]>
   return [...new Set(events.items.filter((e) => e.type === 'Warning').map((e) => `${e.reason}: ${e.message}`))].sort();
 }
 
-/** Ours prefixes the Synced message as both put it in the Event (see the it.fails below). */
-const OUR_STATUS_PREFIX = 'Failed to unseal: ';
-
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'up040-'));
   rawFile = join(dir, 'value');
@@ -275,7 +272,7 @@ describe(`upstream ${UPSTREAM_RELEASE}`, () => {
         expect(synced(both.theirs), name).toMatchObject({ status: 'False' });
         const upstreamMessage = synced(both.theirs)?.message ?? '';
         expect(upstreamMessage, name).toMatch(/^template: config:1:/);
-        expect(synced(both.ours)?.message, name).toBe(`${OUR_STATUS_PREFIX}${upstreamMessage}`);
+        expect(synced(both.ours)?.message, name).toBe(upstreamMessage);
         const events = await eventually(async () => {
           const found = await warningEvents(ns.appO, name);
           expect(found).toEqual(await warningEvents(ns.appU, name));
@@ -286,10 +283,8 @@ describe(`upstream ${UPSTREAM_RELEASE}`, () => {
       }
     });
 
-    // Known difference, not on purpose: upstream's Synced message is the bare error, only its
-    // Event says "Failed to unseal: "; ours says it in both (controller/unsealer.ts). This spec
-    // fails on purpose until that is fixed, then must become a plain `it`.
-    it.fails('the Synced message of a failed unseal is upstream\'s, without the Event\'s prefix', async () => {
+    // Upstream's Synced message is the bare error; only its Event says "Failed to unseal: ".
+    it('the Synced message of a failed unseal is upstream\'s, without the Event\'s prefix', async () => {
       const both = await inBoth('tpl-status', { config: '{{ .password ' });
       expect(synced(both.ours)?.message).toBe(synced(both.theirs)?.message);
     });
@@ -325,7 +320,7 @@ describe(`upstream ${UPSTREAM_RELEASE}`, () => {
     for (const name of Object.keys(hostile)) {
       const failed = await syncedSealed(ns.appO, name);
       expect(synced(failed), name).toMatchObject({ status: 'False' });
-      expect(synced(failed)?.message, name).toMatch(/^Failed to unseal: template: config: (template rendering exceeded \d+ steps|template value exceeds \d+ bytes|rendering exceeded the memory limit|template rendering exceeded its time limit) \(config\)$/);
+      expect(synced(failed)?.message, name).toMatch(/^template: config: (template rendering exceeded \d+ steps|template value exceeds \d+ bytes|rendering exceeded the memory limit|template rendering exceeded its time limit) \(config\)$/);
       expect((await cluster.kubectl(['get', 'secret', name, '-n', ns.appO])).code, name).not.toBe(0);
     }
     expect((await fetch(`${ours.http}/healthz`)).status).toBe(200);
