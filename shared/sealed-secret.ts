@@ -21,6 +21,7 @@ import {
 } from './kube.ts';
 import { encryptionLabel, scopeOf, type Scope } from './scope.ts';
 import { planSeal, rawLabel, type PlanOptions } from './seal-plan.ts';
+import { shownName } from './untrusted.ts';
 
 export const MANAGED_ANNOTATION = 'sealedsecrets.bitnami.com/managed';
 export const PATCH_ANNOTATION = 'sealedsecrets.bitnami.com/patch';
