@@ -42,9 +42,11 @@ export async function runController(options: RunOptions): Promise<void> {
   const now = () => new Date();
   log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: kubeConfig.getCurrentCluster()?.server });
 
+  // RSA runs on libuv's pool (4 threads by default): at most 3 for unsealing by default, so the
+  // HTTP API's one always finds a thread (unseal-pool.ts).
   const pool = createUnsealPool({
     acceptDeprecatedV1Data: config.acceptDeprecatedV1Data,
-    size: config.unsealThreads > 0 ? config.unsealThreads : Math.min(4, availableParallelism()),
+    size: config.unsealThreads > 0 ? config.unsealThreads : Math.min(3, availableParallelism()),
   });
   const keys = startKeyManager({
     client, namespace: config.namespace, prefix: config.keyPrefix, order: config.keyOrderPriority, keySize: config.keySize, keyTtlMs: config.keyTtlMs,
