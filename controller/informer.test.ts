@@ -15,7 +15,7 @@ function fakeClient(lists: { items: Obj[]; rv: string }[], watches: { events: Wa
   let listed = 0;
   let watched = 0;
   const client: KubeClient = {
-    kubeConfig: undefined as never,
+    server: '',
     async request<T>(_method: string, _path: string, options: { query?: Record<string, unknown> } = {}) {
       const list = lists[Math.min(listed++, lists.length - 1)] as { items: Obj[]; rv: string };
       calls.push(`list limit=${String(options.query?.limit)}`);

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { SealedSecret } from '../shared/kube.ts';
 import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
-import { createKubeClient, loadKubeConfig } from './kube-client.ts';
+import { createKubeClient, loadKubeAccess } from './kube-client.ts';
 import { startKeyManager } from './key-manager.ts';
 import { lead } from './lead.ts';
 import { runLeaderElection } from './leader.ts';
@@ -37,10 +37,10 @@ export interface RunOptions {
 export async function runController(options: RunOptions): Promise<void> {
   const { config, log, signal } = options;
   const metrics = createMetrics(options.version);
-  const kubeConfig = loadKubeConfig(config.kubeconfig || undefined, options.env);
-  const client = createKubeClient(kubeConfig, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
+  const access = await loadKubeAccess(config.kubeconfig || undefined, options.env);
+  const client = createKubeClient(access, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
   const now = () => new Date();
-  log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: kubeConfig.getCurrentCluster()?.server });
+  log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: access.server });
 
   // RSA runs on libuv's pool (4 threads by default): at most 3 for unsealing by default, so the
   // HTTP API's one always finds a thread (unseal-pool.ts).
