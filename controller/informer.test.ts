@@ -92,4 +92,16 @@ describe('informer', () => {
     expect(deleted).toEqual(['s']);
     expect(informer.cache.size).toBe(0);
   });
+
+  it('keeps no managedFields in its cache, from lists and from watch events alike', async () => {
+    const withFields = (name: string, rv: string): Obj => ({ metadata: { name, namespace: 'ns', resourceVersion: rv, managedFields: [{ manager: 'kubectl' }] } as Obj['metadata'] });
+    const { client } = fakeClient([{ items: [withFields('a', '1')], rv: '10' }], [{ events: [{ type: 'ADDED', object: withFields('b', '11') }], end: 'close' }]);
+    const controller = new AbortController();
+    const informer = startInformer<Obj>({ client, path: '/x', cache: true, log: silentLogger, signal: controller.signal, sleep: async () => undefined });
+    await informer.synced;
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await informer.done;
+    expect([...informer.cache.values()].map((o) => [o.metadata.name, 'managedFields' in o.metadata])).toEqual([['a', false], ['b', false]]);
+  });
 });

@@ -67,7 +67,7 @@ export function createKeyTrialOrder(): KeyTrialOrder {
   };
 }
 
-/** What an unseal thread needs of a SealedSecret (not its status or managedFields, copied for nothing). */
+/** What unsealing needs of a SealedSecret (not its status). */
 function forUnsealing(sealed: SealedSecret): SealedSecret {
   const { name, namespace, uid, annotations } = sealed.metadata;
   return { metadata: { name, namespace, uid, annotations }, spec: sealed.spec };
