@@ -515,7 +515,7 @@ interface CaseResult {
   steady: Pass[];
   idleRssKb: number;
   /** The main thread's V8 heap and external memory when idle at the end (prom-client's default metrics), bytes. */
-  heap: { used: number; total: number; external: number } | undefined;
+  heap: { used: number; total: number; external: number; spaces: string } | undefined;
   keysPerCount: number[];
 }
 
@@ -666,7 +666,13 @@ async function heapOf(controller: Running | undefined): Promise<CaseResult['heap
   try {
     const text = await (await fetch(`${controller.metrics}/metrics`)).text();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
-    return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+    // prom-client's nodejs_heap_space_size_{used,total}_bytes{space="..."}: where the heap is.
+    const spaces = [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)/gm)]
+      .map(([, space, total]) => ({ space: space ?? '', total: Number(total), used: Number(new RegExp(`^nodejs_heap_space_size_used_bytes\\{space="${space}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) }))
+      .filter((x) => x.total >= 1048576)
+      .map((x) => `${x.space.replace(/_space$/, '')} ${mib(x.used)}/${mib(x.total)}`)
+      .join(', ');
+    return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes'), spaces };
   } catch {
     return undefined;
   }
@@ -877,7 +883,7 @@ Deleting all Secrets (one deletecollection) at the start of each warm pass: ${de
   Lease) and the warm passes alternate 1, 12, 12, 1, 1, ... so that other load on the machine hits both cases alike; each pass
   waits until the controller is idle (trailing Events and status writes) before the next starts.
 - Peak RSS: the controller's VmHWM (reset with /proc/<pid>/clear_refs before each warm pass) and VmRSS sampled every ${POLL_MS} ms.
-  After the runs each idle controller held ${results.map((r) => `${(r.idleRssKb / 1024).toFixed(0)} MiB (${caseName(r)}${r.heap ? `: main-thread V8 heap ${mib(r.heap.used)} used, garbage included, of ${mib(r.heap.total)}; external ${mib(r.heap.external)}` : ''})`).join(', ')}.
+  After the runs each idle controller held ${results.map((r) => `${(r.idleRssKb / 1024).toFixed(0)} MiB (${caseName(r)}${r.heap ? `: V8 heap ${mib(r.heap.used)} used, garbage included, of ${mib(r.heap.total)} (by space, used/total: ${r.heap.spaces}); external ${mib(r.heap.external)}` : ''})`).join(', ')}.
 - CPU: utime + stime from /proc (the controller's threads by name: \`libuv-worker\` (RSA through WebCrypto) and \`WorkerThread\` (templates) = "unseal threads", \`MainThread\` = event loop).
 `;
 }
