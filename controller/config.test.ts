@@ -66,6 +66,17 @@ describe('controller configuration', () => {
     expect(() => load(['--trusted-proxy-hops', '-1'])).toThrow(/invalid value "-1" for --trusted-proxy-hops/);
   });
 
+  it('--key-backup-recipient: repeatable, comma-separated, from the environment; checked, with a one-line error', () => {
+    const a = 'age19xe4e8egzfcsq0skdhyguynfl59s55ue0a4py6378tmxjmwnyczs3s0j5e';
+    const b = 'age1j4qpyr800dstj236r975a9sjsq9q5j8el3ek0032m035vn04dspq7glh99';
+    expect(load()).toMatchObject({ keyBackupRecipients: [], keyBackupConfigMap: 'sealed-secrets-key-backup' });
+    expect(load(['--key-backup-recipient', a, '--key-backup-recipient', `${b},${a}`, '--key-backup-configmap', 'escrow']))
+      .toMatchObject({ keyBackupRecipients: [a, b], keyBackupConfigMap: 'escrow' });
+    expect(load([], { SEALED_SECRETS_KEY_BACKUP_RECIPIENT: `${a},${b}` }).keyBackupRecipients).toEqual([a, b]);
+    expect(() => load(['--key-backup-recipient', 'age1short'])).toThrow(/^invalid --key-backup-recipient "age1short": use an age X25519 recipient, "age1" and 58 more characters/);
+    expect(() => load(['--key-backup-configmap', 'Not_A_Name'])).toThrow(/^invalid --key-backup-configmap "Not_A_Name"/);
+  });
+
   it('accepts the deprecated --rotate-period', () => {
     expect(load(['--rotate-period', '1h']).keyRenewPeriodMs).toBe(3_600_000);
   });

@@ -9,6 +9,8 @@ import { hostname } from 'node:os';
 import { UsageError } from '../shared/errors.ts';
 import { buildProgram, parseDuration, parseFlags, type FlagSpec } from '../shared/flags.ts';
 import { CERT_CONFIGMAP } from '../shared/controller-api.ts';
+import { checkAgeRecipient } from '../shared/age.ts';
+import { KEY_BACKUP_CONFIGMAP } from '../shared/key-backup.ts';
 import type { KeyOrderPriority } from '../shared/key-secret.ts';
 import { validateDurations } from './leader.ts';
 import { parseLevel, type Level } from './log.ts';
@@ -67,6 +69,10 @@ export interface ControllerConfig {
   /** Threads doing RSA work (0: one per available core, at most 4). */
   readonly unsealThreads: number;
   readonly certConfigMap: string;
+  /** Escrow: age X25519 recipients every sealing key is encrypted to (none: no escrow). */
+  readonly keyBackupRecipients: readonly string[];
+  /** The escrow ConfigMap in the controller namespace. */
+  readonly keyBackupConfigMap: string;
 }
 
 const SPECS: readonly FlagSpec[] = [
@@ -115,6 +121,8 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--workers <n>', kind: 'string', default: '8', help: 'SealedSecrets reconciled concurrently (RSA work runs on a thread pool of one thread per core).' },
   { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'RSA operations in flight for unsealing, on libuv\'s thread pool (0: one per available CPU, which follows the container CPU limit, at most 3; more than 3 needs UV_THREADPOOL_SIZE raised).' },
   { flags: '--cert-configmap <name>', kind: 'string', default: CERT_CONFIGMAP, help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
+  { flags: '--key-backup-recipient <age1...>', kind: 'list', help: 'Escrow: encrypt every sealing key, when created or loaded, to this age X25519 recipient (repeatable or comma-separated) and publish the result in --key-backup-configmap, safe to keep in git. kubeseal --recovery-private-key opens it with the matching age identity.' },
+  { flags: '--key-backup-configmap <name>', kind: 'string', default: KEY_BACKUP_CONFIGMAP, help: 'Escrow: ConfigMap in the controller namespace that holds the age-encrypted key backups.' },
 ];
 
 export const DESCRIPTION = 'The sealed-secrets controller: unseals SealedSecrets into Secrets, holds and renews the sealing keys, serves the certificate.';
@@ -188,6 +196,10 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
   const namespace = inputs.env.POD_NAMESPACE || inputs.readNamespaceFile?.()?.trim() || 'default';
   const random = inputs.random ?? (() => Math.random().toString(36).slice(2, 8));
   const keyCutoffTime = parseCutoffTime(s('keyCutoffTime'));
+  const backupConfigMap = s('keyBackupConfigmap');
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(backupConfigMap)) {
+    throw new UsageError(`invalid --key-backup-configmap "${backupConfigMap}": use a ConfigMap name (lower-case letters, digits, '-' and '.')`);
+  }
   const leaseDurationMs = parseDuration(s('leaderElectLeaseDuration'), '--leader-elect-lease-duration');
   const renewDeadlineMs = parseDuration(s('leaderElectRenewDeadline'), '--leader-elect-renew-deadline');
   const retryPeriodMs = parseDuration(s('leaderElectRetryPeriod'), '--leader-elect-retry-period');
@@ -243,6 +255,9 @@ export function loadConfig(inputs: ConfigInputs): ControllerConfig {
     workers: integer(s('workers'), '--workers', 1),
     unsealThreads: integer(s('unsealThreads'), '--unseal-threads', 0),
     certConfigMap: s('certConfigmap'),
+    keyBackupRecipients: [...new Set((Array.isArray(v.keyBackupRecipient) ? (v.keyBackupRecipient as string[]) : [])
+      .filter((r) => r.trim() !== '').map((r) => checkAgeRecipient(r, '--key-backup-recipient')))],
+    keyBackupConfigMap: backupConfigMap,
   };
 }
 

@@ -64,6 +64,29 @@ describe('the key manager', () => {
     expect(changes).toBe(2);
   });
 
+  it('retires a key relabelled away from active (labelled or legacy): reported, never used', async () => {
+    const kube = fakeKube();
+    kube.seed(SECRETS, stored('sealed-secrets-keyabc', first));
+    kube.seed(SECRETS, { ...stored('sealed-secrets-key', second), metadata: { name: 'sealed-secrets-key', namespace: 'home' } }); // legacy
+    const { manager } = start(kube);
+    await manager.synced;
+    await until(() => kube.watching(SECRETS));
+    expect(manager.keys()).toHaveLength(2);
+    const relabel = async (name: string) => {
+      const current = kube.object(SECRETS, name) as ReturnType<typeof stored>;
+      await kube.client.request('PUT', `${SECRETS}/${name}`, { body: { ...current, metadata: { ...current.metadata, labels: { 'sealedsecrets.bitnami.com/sealed-secrets-key': 'retired' } } } });
+    };
+    await relabel('sealed-secrets-keyabc');
+    await until(() => manager.keys().length === 1 && manager.retired().length === 1);
+    expect(manager.retired().map((k) => [k.name, k.fingerprint])).toEqual([['sealed-secrets-keyabc', keyFingerprint(first.privateKey)]]);
+    expect(manager.secret('sealed-secrets-keyabc')?.metadata?.name).toBe('sealed-secrets-keyabc');
+    await relabel('sealed-secrets-key');
+    await until(() => manager.keys().length === 0 && manager.retired().length === 2);
+    kube.remove(SECRETS, 'sealed-secrets-keyabc');
+    await until(() => manager.retired().length === 1);
+    expect(manager.secret('sealed-secrets-keyabc')).toBeUndefined();
+  });
+
   it('generates a key Secret in upstream\'s format, and uses it only once stored', async () => {
     const kube = fakeKube();
     const { manager } = start(kube);

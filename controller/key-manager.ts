@@ -2,6 +2,8 @@
  * The sealing keys of a running controller. Every replica watches the key Secrets (label
  * sealedsecrets.bitnami.com/sealed-secrets-key=active, plus the legacy key named like the prefix),
  * so keys that are added, relabelled or deleted while it runs are picked up without a restart.
+ * Keys relabelled away from `active` (any other value of that label: retired, as upstream) are
+ * watched too, but only to report them: they neither seal nor unseal.
  * Only the leader generates keys (runRenewal): a new one when there is none or the newest is
  * older than --key-cutoff-time, then every --key-renew-period after the newest, and on request
  * (SIGUSR1) while renewal runs. A key is used only after its Secret is stored.
@@ -11,7 +13,7 @@ import { apiPath, CONFIG_MAPS, SECRETS } from '../shared/api-path.ts';
 import { createSealingCertificate, generateSealingKeyPair } from '../shared/certificate.ts';
 import { CERT_CONFIGMAP_KEY } from '../shared/controller-api.ts';
 import { errorMessage } from '../shared/errors.ts';
-import { ACTIVE_KEY_SELECTOR, keyFromSecret, keySecret, type KeyOrderPriority, type SealingKey } from '../shared/key-secret.ts';
+import { ACTIVE_KEY_SELECTOR, KEY_LABEL, keyFromSecret, keySecret, type KeyOrderPriority, type SealingKey } from '../shared/key-secret.ts';
 import type { Secret } from '../shared/kube.ts';
 import { untilAborted } from './abort.ts';
 import { startInformer } from './informer.ts';
@@ -35,9 +37,16 @@ export interface KeyManagerOptions {
   readonly now: () => Date;
 }
 
+/** Key Secrets labelled as sealing keys but not `active`: retired. */
+export const RETIRED_KEY_SELECTOR = `${KEY_LABEL},${KEY_LABEL}!=active`;
+
 export interface KeyManager {
   /** Every loaded key, newest first. */
   keys(): readonly SealingKey[];
+  /** Retired keys (relabelled away from active), newest first: reported, never used. */
+  retired(): readonly SealingKey[];
+  /** The stored Secret of a key, active or retired, by its name (what escrow backs up). */
+  secret(name: string): Secret | undefined;
   /** Resolves once the key Secrets have been listed. */
   readonly synced: Promise<void>;
   /** Call `listener` whenever the set of keys changes; returns an unsubscribe function. */
@@ -57,17 +66,23 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
   const { client, namespace, log, signal } = options;
   const fromLabel = new Map<string, SealingKey>();
   const fromLegacy = new Map<string, SealingKey>();
+  const fromRetired = new Map<string, SealingKey>();
+  const secrets = new Map<string, Secret>();
   const listeners = new Set<() => void>();
   let sorted: SealingKey[] = [];
+  let retiredSorted: SealingKey[] = [];
   /** The signal of the renewal loop while one runs: requests to renew go through only then. */
   let renewing: AbortSignal | undefined;
 
   const refresh = (): void => {
     const next = sortNewestFirst(new Map([...fromLegacy, ...fromLabel]).values());
+    const nextRetired = sortNewestFirst(fromRetired.values());
     const names = (keys: SealingKey[]) => keys.map((k) => `${k.name}:${k.fingerprint}`).join(',');
-    if (names(next) === names(sorted)) return;
+    if (names(next) === names(sorted) && names(nextRetired) === names(retiredSorted)) return;
+    if (names(next) !== names(sorted)) log.info('sealing keys loaded', { keys: next.length, newest: next[0]?.name, fingerprint: next[0]?.fingerprint });
+    if (names(nextRetired) !== names(retiredSorted)) log.info('retired sealing keys', { keys: nextRetired.length, names: nextRetired.map((k) => k.name).join(',') });
     sorted = next;
-    log.info('sealing keys loaded', { keys: sorted.length, newest: sorted[0]?.name, fingerprint: sorted[0]?.fingerprint });
+    retiredSorted = nextRetired;
     for (const listener of listeners) listener();
   };
 
@@ -75,14 +90,24 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
     onAdd: (secret: Secret) => load(target, secret),
     onUpdate: (secret: Secret) => load(target, secret),
     onDelete: (secret: Secret) => {
-      if (target.delete(secret.metadata?.name ?? '')) log.info('sealing key removed', { secret: secret.metadata?.name });
+      const name = secret.metadata?.name ?? '';
+      if (target.delete(name)) log.info('sealing key removed', { secret: name });
+      if (!fromLabel.has(name) && !fromLegacy.has(name) && !fromRetired.has(name)) secrets.delete(name);
       refresh();
     },
   });
   function load(target: Map<string, SealingKey>, secret: Secret): void {
     const name = secret.metadata?.name ?? '';
+    // The legacy key is found by name; relabelled away from active it is retired like the others.
+    const label = secret.metadata?.labels?.[KEY_LABEL];
+    if (target === fromLegacy && label !== undefined && label !== 'active') {
+      target.delete(name);
+      refresh();
+      return;
+    }
     try {
       target.set(name, keyFromSecret(secret, options.order));
+      secrets.set(name, secret);
     } catch (error) {
       // A broken key Secret must not stop the controller (upstream crashes here): skip it, loudly.
       target.delete(name);
@@ -103,10 +128,15 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
     listeners.add(listener);
     return () => listeners.delete(listener);
   };
-  const synced = Promise.all([labelled.synced, legacy.synced]).then(() => undefined);
+  const retiredKeys = startInformer<Secret>({
+    client, path, labelSelector: RETIRED_KEY_SELECTOR, cache: true, log, signal, ...track(fromRetired),
+  });
+  const synced = Promise.all([labelled.synced, legacy.synced, retiredKeys.synced]).then(() => undefined);
 
   const manager: KeyManager = {
     keys: () => sorted,
+    retired: () => retiredSorted,
+    secret: (name) => secrets.get(name),
     synced,
     onChange,
     async generate(reason) {
@@ -129,6 +159,7 @@ export function startKeyManager(options: KeyManagerOptions): KeyManager {
       const stored = await client.request<Secret>('POST', path, { body, signal });
       const key = keyFromSecret(stored, options.order);
       fromLabel.set(key.name, key);
+      secrets.set(key.name, stored);
       log.info('new sealing key generated', { reason, secret: key.name, fingerprint: key.fingerprint, ms: Date.now() - started });
       refresh();
       return key;

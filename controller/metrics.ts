@@ -4,6 +4,7 @@
  * created here and passed around (never the library's global registry).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ControllerKeys } from '../shared/controller-api.ts';
 import type { SealedSecret } from '../shared/kube.ts';
 
 const NS = 'sealed_secrets_controller';
@@ -23,10 +24,50 @@ export interface Metrics {
   readonly queueDepth: Gauge;
   /** resource: sealedsecrets | secrets */
   readonly informerLists: Counter<'resource'>;
+  /**
+   * Where the per-key gauges (key_sealed_secrets, key_age_seconds, missing_key_sealed_secrets)
+   * read from at each scrape: controller/key-usage.ts keyReport. Until set they are empty.
+   */
+  setKeySource(source: () => ControllerKeys): void;
+  /** Escrow: 1 when the key backup ConfigMap holds every key, 0 when the last write failed. */
+  readonly keyBackupUpToDate: Gauge;
 }
 
 export function createMetrics(version: string): Metrics {
   const registry = new Registry();
+  let keySource: (() => ControllerKeys) | undefined;
+  // Set at scrape time from the report: a key that goes away takes its series with it.
+  new Gauge({
+    name: `${NS}_key_sealed_secrets`,
+    help: 'SealedSecrets that need this sealing key (their status.keyFingerprints name it), per key Secret',
+    labelNames: ['key', 'fingerprint'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const key of keySource?.().keys ?? []) this.set({ key: key.name, fingerprint: key.fingerprint }, key.sealedSecrets);
+    },
+  });
+  new Gauge({
+    name: `${NS}_key_age_seconds`,
+    help: 'Seconds since the NotBefore of each sealing key (active and retired)',
+    labelNames: ['key', 'fingerprint'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const key of keySource?.().keys ?? []) this.set({ key: key.name, fingerprint: key.fingerprint }, Math.max(0, (now - Date.parse(key.notBefore)) / 1000));
+    },
+  });
+  new Gauge({
+    name: `${NS}_missing_key_sealed_secrets`,
+    help: 'SealedSecrets that need a sealing key that is retired or deleted (they cannot be unsealed again until it is restored), per key fingerprint',
+    labelNames: ['fingerprint'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const missing of keySource?.().missing ?? []) this.set({ fingerprint: missing.fingerprint }, missing.sealedSecrets);
+    },
+  });
   collectDefaultMetrics({ register: registry });
   const buildInfo = new Gauge({ name: `${NS}_build_info`, help: 'Build information.', labelNames: ['revision'], registers: [registry] });
   buildInfo.set({ revision: version }, 1);
@@ -59,6 +100,10 @@ export function createMetrics(version: string): Metrics {
       labelNames: ['resource'],
       registers: [registry],
     }),
+    setKeySource(source) {
+      keySource = source;
+    },
+    keyBackupUpToDate: new Gauge({ name: `${NS}_key_backup_up_to_date`, help: 'Escrow (--key-backup-recipient): 1 when the key backup ConfigMap holds every sealing key, 0 when the last attempt failed', registers: [registry] }),
   };
 }
 

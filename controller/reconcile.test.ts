@@ -58,6 +58,14 @@ describe('nextStatus', () => {
     const first = nextStatus(sealed(), { ok: false, message: 'no key could decrypt secret (a)' }, now);
     expect(nextStatus(sealed(first), { ok: false, message: 'no key could decrypt secret (a)' }, new Date())).toBeUndefined();
   });
+  it('sets keyFingerprints sorted and unique when told, and keeps them when not (a failure to open)', () => {
+    const first = nextStatus(sealed(), { ok: true, message: '', keyFingerprints: ['SHA256:b', 'SHA256:a', 'SHA256:b'] }, now);
+    expect(first?.keyFingerprints).toEqual(['SHA256:a', 'SHA256:b']);
+    expect(nextStatus(sealed(first), { ok: true, message: '', keyFingerprints: ['SHA256:b', 'SHA256:a'] }, now)).toBeUndefined();
+    const failed = nextStatus(sealed(first), { ok: false, message: 'no key could decrypt secret (a)' }, now);
+    expect(failed?.keyFingerprints).toEqual(['SHA256:a', 'SHA256:b']);
+    expect(nextStatus(sealed(failed), { ok: true, message: '', keyFingerprints: ['SHA256:c'] }, now)?.keyFingerprints).toEqual(['SHA256:c']);
+  });
   it('keeps lastTransitionTime unless the status flips; follows a new generation', () => {
     const first = nextStatus(sealed(), { ok: false, message: 'a' }, now);
     const second = nextStatus(sealed(first), { ok: false, message: 'b' }, new Date('2026-02-01T00:00:00Z'));

@@ -91,18 +91,32 @@ export interface SyncResult {
   readonly ok: boolean;
   /** "" on success; the error otherwise (never plaintext). */
   readonly message: string;
+  /**
+   * Fingerprints of the keys that opened the values, when unsealing got that far (even if the
+   * Secret could not be written); undefined keeps what status.keyFingerprints says.
+   */
+  readonly keyFingerprints?: readonly string[] | undefined;
+}
+
+/** The form status.keyFingerprints takes: sorted, unique. */
+export function normalizeFingerprints(fingerprints: Iterable<string>): string[] {
+  return [...new Set(fingerprints)].filter((fp) => fp !== '').sort();
 }
 
 /**
  * The status after a pass, or undefined when it would not change: then nothing is written.
- * lastTransitionTime moves only when Synced flips; observedGeneration follows metadata.generation.
+ * lastTransitionTime moves only when Synced flips; observedGeneration follows metadata.generation;
+ * keyFingerprints changes only when an unseal says which keys opened the values (a failure to
+ * open keeps the last known ones: they name the key that is missing).
  */
 export function nextStatus(sealed: SealedSecret, result: SyncResult, now: Date): SealedSecretStatus | undefined {
   const current = sealed.status;
   const previous = (current?.conditions ?? []).find((c) => c.type === 'Synced');
   const status: SealedSecretCondition['status'] = result.ok ? 'True' : 'False';
   const generation = sealed.metadata.generation;
-  const same = previous?.status === status && (previous.message ?? '') === result.message && current?.observedGeneration === generation;
+  const fingerprints = result.keyFingerprints === undefined ? current?.keyFingerprints : normalizeFingerprints(result.keyFingerprints);
+  const sameFingerprints = (fingerprints ?? []).join(',') === (current?.keyFingerprints ?? []).join(',');
+  const same = previous?.status === status && (previous.message ?? '') === result.message && current?.observedGeneration === generation && sameFingerprints;
   if (same) return undefined;
   const time = rfc3339(now);
   const condition: SealedSecretCondition = {
@@ -115,6 +129,7 @@ export function nextStatus(sealed: SealedSecret, result: SyncResult, now: Date):
   return {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     conditions: [condition, ...(current?.conditions ?? []).filter((c) => c.type !== 'Synced')],
+    ...(fingerprints !== undefined ? { keyFingerprints: fingerprints } : {}),
   };
 }
 

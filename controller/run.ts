@@ -7,8 +7,10 @@ import { availableParallelism } from 'node:os';
 import type { SealedSecret } from '../shared/kube.ts';
 import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
+import { createEscrow, escrowEncrypter, type Escrow } from './escrow.ts';
 import { createKubeClient, loadKubeAccess } from './kube-client.ts';
 import { startKeyManager } from './key-manager.ts';
+import { createKeyUsage, keyReport } from './key-usage.ts';
 import { lead } from './lead.ts';
 import { runLeaderElection } from './leader.ts';
 import { createLeaseStore } from './lease-store.ts';
@@ -40,6 +42,8 @@ export async function runController(options: RunOptions): Promise<void> {
   const access = await loadKubeAccess(config.kubeconfig || undefined, options.env);
   const client = createKubeClient(access, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
   const now = () => new Date();
+  // Before anything starts: a recipient with a bad checksum stops the controller here, in one line.
+  const backupEncrypter = config.keyBackupRecipients.length > 0 ? await escrowEncrypter(config.keyBackupRecipients) : undefined;
   log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: access.server });
 
   // RSA runs on libuv's pool (4 threads by default): at most 3 for unsealing by default, so the
@@ -60,6 +64,16 @@ export async function runController(options: RunOptions): Promise<void> {
     metrics.newestKeyTimestamp.set(list[0] ? list[0].orderingTime.getTime() / 1000 : 0);
   };
   keys.onChange(refreshKeys);
+  const usage = createKeyUsage();
+  const report = () => keyReport(keys.keys(), keys.retired(), usage.counts());
+  metrics.setKeySource(report);
+  const escrow: Escrow | undefined = backupEncrypter && createEscrow({
+    client, namespace: config.namespace, name: config.keyBackupConfigMap, encrypter: backupEncrypter, metrics, log: log.with({ component: 'escrow' }),
+    keys: () => [...keys.keys(), ...keys.retired()].flatMap((key) => {
+      const secret = keys.secret(key.name);
+      return secret ? [{ key, secret }] : [];
+    }),
+  });
 
   let servers: Servers | undefined;
   try {
@@ -76,6 +90,7 @@ export async function runController(options: RunOptions): Promise<void> {
           return (await pool.unseal(withoutTemplateData, keys.keys().map((k) => k.fingerprint), 'http')).secret.data ?? {};
         },
         keyCount: () => keys.keys().length,
+        keys: report,
       },
       listenAddr: config.listenAddr, listenMetricsAddr: config.listenMetricsAddr, readTimeoutMs: config.readTimeoutMs, writeTimeoutMs: config.writeTimeoutMs,
       rateLimit: config.rateLimit, rateLimitBurst: config.rateLimitBurst, trustedProxyHops: config.trustedProxyHops,
@@ -89,7 +104,7 @@ export async function runController(options: RunOptions): Promise<void> {
     const keyOrder = createKeyTrialOrder();
     const sealedSecrets = await watchSealedSecrets({
       client, namespaces: config.allNamespaces ? undefined : [config.namespace, ...config.additionalNamespaces], labelSelector: config.labelSelector,
-      recreateDeleted: !config.skipRecreate, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), metrics, log, signal,
+      recreateDeleted: !config.skipRecreate, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), usage, metrics, log, signal,
     });
     const unseal = createUnsealer({
       client, pool, keyOrder, keys: () => keys.keys(), probablyMissing: (key) => sealedSecrets.probablyMissing(key), lookup: (key) => sealedSecrets.lookup(key),
@@ -97,7 +112,8 @@ export async function runController(options: RunOptions): Promise<void> {
     });
     const leadTerm = (term: AbortSignal) => lead({
       client, keys, sealedSecrets, unseal, namespace: config.namespace, certConfigMap: config.certConfigMap, workers: config.workers,
-      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, metrics, log,
+      maxRetries: config.maxUnsealRetries, keyRenewPeriodMs: config.keyRenewPeriodMs, keyCutoffTime: config.keyCutoffTime, usage,
+      ...(escrow ? { backUpKeys: (term: AbortSignal) => escrow.backUp(term) } : {}), metrics, log,
     }, term);
 
     // Keys that never load (a refused token) must not hold up shutdown.

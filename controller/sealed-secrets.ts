@@ -8,6 +8,7 @@ import { apiPath, namespacePath, SEALED_SECRETS, SECRETS } from '../shared/api-p
 import { errorMessage } from '../shared/errors.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
 import { objectKey, startInformer, type Informer } from './informer.ts';
+import type { KeyUsage } from './key-usage.ts';
 import { isNotFound, type KubeClient } from './kube-client.ts';
 import type { Logger } from './log.ts';
 import { conditionLabels, type Metrics } from './metrics.ts';
@@ -29,6 +30,8 @@ export interface SealedSecretWatchOptions {
   readonly oldGcBehavior: boolean;
   /** Told when a SealedSecret is gone, so per-object memory goes with it (the key trial order). */
   readonly forget: (uid: string | undefined) => void;
+  /** Kept up to date with every SealedSecret's status.keyFingerprints. */
+  readonly usage?: KeyUsage;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly signal: AbortSignal;
@@ -50,6 +53,8 @@ export interface SealedSecretWatch {
   enqueueAll(): void;
   /** Queue again those whose Synced condition is False: new keys may open them now. */
   enqueueFailed(): void;
+  /** Queue these SealedSecrets ("namespace/name"), e.g. those needing a key just retired. */
+  enqueueKeys(keys: Iterable<string>): void;
 }
 
 /**
@@ -114,13 +119,16 @@ export async function watchSealedSecrets(options: SealedSecretWatchOptions): Pro
       log: log.with({ component: 'informer' }),
       signal,
       onAdd: (sealed) => {
+        options.usage?.set(objectKey(sealed), sealed.status?.keyFingerprints);
         if (listed) missing.add(objectKey(sealed));
         enqueue(objectKey(sealed), true);
       },
       onUpdate: (sealed, old) => {
+        options.usage?.set(objectKey(sealed), sealed.status?.keyFingerprints);
         if (needsReconcile(sealed, old)) enqueue(objectKey(sealed), true);
       },
       onDelete: (sealed) => {
+        options.usage?.delete(objectKey(sealed));
         options.forget(sealed.metadata?.uid);
         metrics.conditionInfo.remove(conditionLabels(sealed));
         if (options.oldGcBehavior) enqueue(objectKey(sealed));
@@ -188,6 +196,9 @@ export async function watchSealedSecrets(options: SealedSecretWatchOptions): Pro
           if (sealed.status?.conditions?.some((c) => c.type === 'Synced' && c.status === 'False')) enqueue(key, true);
         }
       }
+    },
+    enqueueKeys(keys) {
+      for (const key of keys) if (lookup(key)) enqueue(key, true);
     },
   };
 }

@@ -67,6 +67,17 @@ describe('the HTTP app', () => {
     expect([missing.status, await missing.text()]).toEqual([404, '404 page not found\n']);
   });
 
+  it('/v1/keys answers the key report as JSON (GET only); without the capability it is not there', async () => {
+    const report = { keys: [{ name: 'k1', fingerprint: 'SHA256:a', notBefore: '2026-01-01T00:00:00Z', sealing: true, retired: false, sealedSecrets: 3 }], missing: [] };
+    const { base } = await serve({ capabilities: { newest: () => undefined, open: async () => ({}), keyCount: () => 1, keys: () => report } });
+    const response = await fetch(`${base}/v1/keys`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual(report);
+    expect((await fetch(`${base}/v1/keys`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${(await serve()).base}/v1/keys`)).status).toBe(404);
+  });
+
   it('/v1/cert.pem serves the newest certificate as application/x-pem-file, 500 before there is a key', async () => {
     const withKey = await serve();
     const response = await fetch(`${withKey.base}/v1/cert.pem`);

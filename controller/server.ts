@@ -6,6 +6,8 @@
  *   /v1/cert.pem    200 the newest certificate (application/x-pem-file); 500 before a key exists
  *   /v1/verify      POST a SealedSecret: 200 it opens, 409 it does not, 500 not a SealedSecret
  *   /v1/rotate      POST a SealedSecret: 200 the same, re-sealed with the newest key (JSON)
+ *   /v1/keys        GET: the key Secrets, active and retired, and how many SealedSecrets need each
+ *                   (JSON, shared/controller-api.ts ControllerKeys; ours, not upstream's)
  *
  * Hardening beyond upstream (its 2026 advisories): the two decrypting endpoints are rate limited
  * and size limited, never render spec.template.data, take the scope only from the SealedSecret's
@@ -18,6 +20,7 @@ import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ControllerKeys } from '../shared/controller-api.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, type SealedSecret } from '../shared/kube.ts';
 import { parseDocuments } from '../shared/manifest.ts';
@@ -32,6 +35,8 @@ export interface ServerCapabilities {
   open(sealed: SealedSecret): Promise<Record<string, string>>;
   /** How many sealing keys `open` may try per value. */
   keyCount(): number;
+  /** What GET /v1/keys answers (kept cheap: no walk over SealedSecrets); without it, 404. */
+  keys?(): ControllerKeys;
 }
 
 export interface ServerOptions {
@@ -152,6 +157,13 @@ export function createApp(options: ServerOptions): express.Express {
     res.status(200).setHeader('Content-Type', 'application/x-pem-file');
     res.end(Buffer.from(newest.certificate));
   });
+
+  const listKeys = capabilities.keys;
+  if (listKeys) {
+    app.get('/v1/keys', instrument('/v1/keys'), rateLimited, (_req, res) => {
+      res.status(200).type('application/json').send(`${JSON.stringify(listKeys())}\n`);
+    });
+  }
 
   app.all('/v1/verify', instrument('/v1/verify'), rateLimited, body, async (req, res) => {
     let sealed: SealedSecret;

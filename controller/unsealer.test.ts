@@ -122,10 +122,19 @@ describe('one unseal pass', () => {
 
   it('writes nothing when nothing changed: no Secret update, no Event, no status', async () => {
     const t = setUp();
-    const sealed = t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True', lastUpdateTime: 'x', lastTransitionTime: 'x' }] }));
+    const sealed = t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True', lastUpdateTime: 'x', lastTransitionTime: 'x' }], keyFingerprints: ['fp'] }));
     t.kube.seed(SECRETS, unsealed(sealed) as never);
     expect(await t.run('db')).toEqual({ retry: false });
     expect(await t.writes()).toEqual([]);
+  });
+
+  it('records which keys opened the values in status.keyFingerprints (a status without them is written once)', async () => {
+    const t = setUp();
+    const sealed = t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True', lastUpdateTime: 'x', lastTransitionTime: 'x' }] }));
+    t.kube.seed(SECRETS, unsealed(sealed) as never);
+    await t.run('db');
+    expect(await t.writes()).toEqual([`PATCH ${SEALED}/db/status`]);
+    expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({ keyFingerprints: ['fp'], conditions: [{ type: 'Synced', status: 'True', lastTransitionTime: 'x' }] });
   });
 
   it.each([
@@ -143,6 +152,16 @@ describe('one unseal pass', () => {
     const event = t.kube.calls.find((c) => c.path === EVENTS)?.body as { type: string; reason: string; message: string };
     expect(event).toMatchObject({ type: 'Warning', reason: 'ErrUnsealFailed', message: `Failed to unseal: ${error.message}` });
     expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({ conditions: [{ type: 'Synced', status: 'False', message: `Failed to unseal: ${error.message}` }] });
+  });
+
+  it('when no key fits and status.keyFingerprints names a key that is not loaded, says which key is missing and keeps the fingerprints', async () => {
+    const t = setUp({ outcome: () => new DecryptError('no-key', 'no key could decrypt secret (a)') });
+    t.add(sealedSecret('db', { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'True' }], keyFingerprints: ['SHA256:gone'] }));
+    expect(await t.run('db')).toEqual({ retry: true });
+    expect(t.kube.object(SEALED, 'db')?.status).toMatchObject({
+      keyFingerprints: ['SHA256:gone'],
+      conditions: [{ type: 'Synced', status: 'False', message: 'Failed to unseal: no key could decrypt secret (a); it needs sealing key SHA256:gone, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again' }],
+    });
   });
 
   it('records the same failure only once: no second Event when the condition already says so', async () => {

@@ -67,6 +67,12 @@ export function createKeyTrialOrder(): KeyTrialOrder {
   };
 }
 
+/** The keys status.keyFingerprints says the SealedSecret needs that are not among the loaded (active) keys. */
+function missingKeys(sealed: SealedSecret, keys: readonly { fingerprint: string }[]): string[] {
+  const loaded = new Set(keys.map((k) => k.fingerprint));
+  return (sealed.status?.keyFingerprints ?? []).filter((fp) => !loaded.has(fp));
+}
+
 /** What unsealing needs of a SealedSecret (not its status). */
 function forUnsealing(sealed: SealedSecret): SealedSecret {
   const { name, namespace, uid, annotations } = sealed.metadata;
@@ -192,12 +198,15 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
     const namespace = sealed.metadata.namespace ?? '';
     let failure: Failure | undefined;
     let changed = false;
+    let keyFingerprints: readonly string[] | undefined;
     try {
       const created = sealed.metadata.creationTimestamp ? new Date(sealed.metadata.creationTimestamp) : undefined;
-      const hint = (sealed.status as { keyFingerprints?: unknown } | undefined)?.keyFingerprints;
+      // status.keyFingerprints comes from the API (anyone allowed to write the status): a hint, checked in orderFor.
+      const hint: unknown = sealed.status?.keyFingerprints;
       const order = options.keyOrder.orderFor({ uid: sealed.metadata.uid, ...(created ? { createdAt: created } : {}), ...(Array.isArray(hint) ? { hint } : {}) }, options.keys());
       const { secret, keysUsed } = await options.pool.unseal(forUnsealing(sealed), order);
       options.keyOrder.learn(sealed.metadata.uid, keysUsed);
+      keyFingerprints = keysUsed;
       const applied = await apply(sealed, secret, signal, options.probablyMissing(key));
       if ('changed' in applied) changed = applied.changed;
       else failure = applied;
@@ -207,7 +216,11 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       // content, or a template that fails, does not get better by waiting: only a new version of
       // the SealedSecret helps.
       const retry = error instanceof DecryptError ? error.failure === 'no-key' : !(error instanceof UnsupportedError || error instanceof TemplateError);
-      failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message: `Failed to unseal: ${errorMessage(error)}`, retry };
+      const missing = error instanceof DecryptError && error.failure === 'no-key' ? missingKeys(sealed, options.keys()) : [];
+      const message = missing.length === 0
+        ? `Failed to unseal: ${errorMessage(error)}`
+        : `Failed to unseal: ${errorMessage(error)}; it needs sealing key ${missing.join(', ')}, which is retired or deleted: restore that key (from a backup, or label it active again) or seal the Secret again`;
+      failure = { reason: 'unseal', event: EVENT_UNSEAL_FAILED, message, retry };
     }
     if (signal.aborted) return { retry: false };
     metrics.unsealDuration.observe({ result: failure ? 'error' : changed ? 'written' : 'unchanged' }, (performance.now() - started) / 1000);
@@ -218,12 +231,12 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       if (!(previous?.status === 'False' && previous.message === failure.message)) {
         void recordEvent(sealed, 'Warning', failure.event, failure.message, signal);
       }
-      await writeStatus(sealed, { ok: false, message: failure.message }, signal);
+      await writeStatus(sealed, { ok: false, message: failure.message, keyFingerprints }, signal);
       return { retry: failure.retry };
     }
     // Events are not awaited (as client-go's recorder): the pass does not wait for them.
     if (changed) void recordEvent(sealed, 'Normal', EVENT_UNSEALED, 'SealedSecret unsealed successfully', signal);
-    await writeStatus(sealed, { ok: true, message: '' }, signal);
+    await writeStatus(sealed, { ok: true, message: '', keyFingerprints }, signal);
     return { retry: false };
   };
 }

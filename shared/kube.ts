@@ -66,6 +66,11 @@ export interface SealedSecretCondition {
 export interface SealedSecretStatus {
   observedGeneration?: number;
   conditions?: SealedSecretCondition[];
+  /**
+   * Fingerprints (shared/keys.ts keyFingerprint) of the sealing keys that opened the values,
+   * sorted and unique: which keys this SealedSecret needs. Ours only; upstream's CRD prunes it.
+   */
+  keyFingerprints?: string[];
 }
 
 export interface SealedSecret {

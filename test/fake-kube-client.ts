@@ -41,12 +41,17 @@ function split(path: string): { collection: string; name?: string; subresource?:
   return { collection, ...(name === undefined ? {} : { name: decodeURIComponent(name) }), ...(subresource === undefined ? {} : { subresource }) };
 }
 
-/** Equality selectors only ("k=v,k2=v2", "metadata.name=x"): what the controller sends. */
+/** What the controller sends: label selectors "k=v", "k!=v", "k" (exists), comma-joined; field selector "metadata.name=x". */
 function matches(object: Obj, query: RequestOptions['query']): boolean {
   const meta = object.metadata ?? {};
   const labels = (meta.labels ?? {}) as Record<string, string>;
-  const pairs = (selector: unknown) => (typeof selector === 'string' && selector !== '' ? selector.split(',').map((p) => p.split('=') as [string, string]) : []);
-  return pairs(query?.labelSelector).every(([k, v]) => labels[k] === v) && pairs(query?.fieldSelector).every(([k, v]) => k === 'metadata.name' && meta.name === v);
+  const parts = (selector: unknown) => (typeof selector === 'string' && selector !== '' ? selector.split(',') : []);
+  const label = (part: string) => {
+    const [k = '', v] = part.split(/!?=/);
+    if (v === undefined) return k in labels;
+    return part.includes('!=') ? labels[k] !== v : labels[k] === v;
+  };
+  return parts(query?.labelSelector).every(label) && parts(query?.fieldSelector).map((p) => p.split('=')).every(([k, v]) => k === 'metadata.name' && meta.name === v);
 }
 
 export function fakeKube(): FakeKube {
@@ -62,9 +67,14 @@ export function fakeKube(): FakeKube {
     if (!found) store.set(collection, (found = new Map()));
     return found;
   };
-  const notify = (collection: string, type: WatchEvent['type'], object: Obj) => {
+  /** As the API server: a change that moves an object into or out of a watch's selector is ADDED or DELETED there. */
+  const notify = (collection: string, type: WatchEvent['type'], object: Obj, previous?: Obj) => {
     for (const watcher of watchers.get(collection) ?? []) {
-      if (matches(object, watcher.query)) watcher.onEvent({ type, object: structuredClone(object) as WatchEvent['object'] });
+      const now = matches(object, watcher.query);
+      const before = previous !== undefined && matches(previous, watcher.query);
+      const moved = now && before ? 'MODIFIED' : now ? 'ADDED' : before ? 'DELETED' : undefined;
+      const seen = type === 'MODIFIED' && previous !== undefined ? moved : now ? type : undefined;
+      if (seen !== undefined) watcher.onEvent({ type: seen, object: structuredClone(object) as WatchEvent['object'] });
     }
   };
   const stamp = (object: Obj): Obj => {
@@ -103,7 +113,7 @@ export function fakeKube(): FakeKube {
           if (!existing || name === undefined) throw notFound();
           const stored = stamp(options.body as Obj);
           objects.set(name, stored);
-          notify(collection, 'MODIFIED', stored);
+          notify(collection, 'MODIFIED', stored, existing);
           return structuredClone(stored) as T;
         }
         case 'PATCH': {
@@ -111,7 +121,7 @@ export function fakeKube(): FakeKube {
           const patch = options.body as Obj;
           const stored = stamp(subresource === 'status' ? { ...existing, status: patch.status } : { ...existing, ...patch });
           objects.set(name, stored);
-          notify(collection, 'MODIFIED', stored);
+          notify(collection, 'MODIFIED', stored, existing);
           return structuredClone(stored) as T;
         }
         case 'DELETE':

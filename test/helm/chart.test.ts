@@ -73,7 +73,7 @@ describe('helm template', () => {
     const keyAdmin = rendered.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-key-admin')) as V1Role;
     const named = (rules: readonly V1PolicyRule[] | undefined, resource: string) => (rules ?? []).filter((r) => r.resources?.includes(resource) && r.resourceNames).flatMap((r) => r.resourceNames ?? []);
     expect(named(keyAdmin.rules, 'leases')).toEqual(config.leaderElect ? [config.leaseName] : []);
-    expect(named(keyAdmin.rules, 'configmaps')).toEqual(config.certConfigMap ? [config.certConfigMap] : []);
+    expect(named(keyAdmin.rules, 'configmaps')).toEqual([...(config.certConfigMap ? [config.certConfigMap] : []), config.keyBackupConfigMap]);
     if (config.leaderElect === false) expect(deployment!.spec!.replicas).toBe(1);
   });
 
@@ -123,6 +123,7 @@ describe('values.schema.json', () => {
     ['a duration without a unit', ['--set-string', 'keyrenewperiod=30d'], /keyrenewperiod/],
     ['an unknown log level', ['--set', 'logLevel=LOUD'], /logLevel/],
     ['a number for a label value', ['--set', 'podLabels.tier=3'], /podLabels/],
+    ['a key backup recipient that is not an age X25519 recipient', ['--set', 'keyBackup.recipients={AGE-SECRET-KEY-1X}'], /keyBackup/],
   ];
   it.each(refused)('refuses %s, naming it', async (_, args, names) => {
     const { code, stdout, stderr } = await template(args);
