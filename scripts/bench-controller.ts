@@ -12,6 +12,7 @@
  *   UPSTREAM=0                            leave out upstream's controller (default: its cold passes run too)
  *   UPSTREAM_DEFAULTS=1                   also upstream with its default client QPS (5/s: ~600 s at N=1000;
  *                                         default on only for N <= 200)
+ *   NODE_FLAGS="--max-semi-space-size=16" our controller's node flags (default: those of main.js's first line)
  *   KEYS=1                                only the 1-key cases (default for N >= 5000: N=10000 npm run bench:controller)
  *
  * Method, for two cases (1 key, 12 keys; separate namespaces, one controller each) on a dedicated
@@ -490,7 +491,10 @@ async function startInCluster(plane: ControlPlane, kind: Kind, ctlNs: string, ss
   let binary = upstreamBinary;
   if (kind === 'ours') {
     binary = join(wrapperDir, 'sealed-secrets-controller');
-    writeFileSync(binary, `#!/bin/sh\nexec '${process.execPath}' '${join(root, 'dist/controller/main.js')}' "$@"\n`, { mode: 0o755 });
+    // With the node flags of main.js's first line, as the image's ENTRYPOINT has them.
+    const main = join(root, 'dist/controller/main.js');
+    const flags = process.env.NODE_FLAGS ?? /^#!\/usr\/bin\/env -S node (.*)\n/.exec(readFileSync(main, 'utf8'))?.[1] ?? '';
+    writeFileSync(binary, `#!/bin/sh\nexec '${process.execPath}' ${flags} '${main}' "$@"\n`, { mode: 0o755 });
     const binding = await plane.kubectl(['create', 'clusterrolebinding', `bench-${ctlNs}`, '--clusterrole=cluster-admin', `--serviceaccount=${ctlNs}:sealed-secrets-controller`]);
     if (binding.code !== 0 && !/already exists/.test(binding.stderr)) throw new Error(`kubectl create clusterrolebinding: ${binding.stderr.trim()}`);
   }
