@@ -52,4 +52,4 @@ EXPOSE 8080 8081
 # node as PID 1 is fine here: the controller handles SIGTERM itself and starts no child processes.
 # The absolute path: the runtime image has no shell and no PATH lookup to rely on.
 # The V8 flags are those of controller/main.ts's first line (controller/main-flags.test.ts checks it).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/dist/controller/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "/app/dist/controller/main.js"]
