@@ -55,4 +55,5 @@ USER 1001
 EXPOSE 8080 8081
 # node as PID 1 is fine here: the controller handles SIGTERM itself and starts no child processes.
 # The absolute path: the runtime image has no shell and no PATH lookup to rely on.
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/controller/main.js"]
+# The V8 flags are those of controller/main.ts's first line (controller/main-flags.test.ts checks it).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "/app/dist/controller/main.js"]

@@ -124,7 +124,7 @@ const SPECS: readonly FlagSpec[] = [
   { flags: '--leader-elect-renew-deadline <duration>', kind: 'string', default: '10s', help: 'How long the leader keeps trying to renew before it stops acting.' },
   { flags: '--leader-elect-retry-period <duration>', kind: 'string', default: '2s', help: 'Interval between attempts to acquire or renew the Lease.' },
   { flags: '--workers <n>', kind: 'string', default: '8', help: 'SealedSecrets reconciled concurrently (RSA work runs on a thread pool of one thread per core).' },
-  { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'Threads doing RSA work (0: one per available CPU, which follows the container CPU limit, at most 4). Each costs memory.' },
+  { flags: '--unseal-threads <n>', kind: 'string', default: '0', help: 'RSA operations in flight for unsealing, on libuv\'s thread pool (0: one per available CPU, which follows the container CPU limit, at most 3; more than 3 needs UV_THREADPOOL_SIZE raised).' },
   { flags: '--web', kind: 'bool', default: true, help: 'Serve the sealing page at / on the HTTP port: the browser seals with the certificate, no value reaches the controller (--web=false turns it off).' },
   { flags: '--cert-configmap <name>', kind: 'string', default: CERT_CONFIGMAP, help: 'ConfigMap in the controller namespace where the newest certificate is published for kubeseal ("" disables).' },
   { flags: '--key-backup-recipient <age1...>', kind: 'list', help: 'Escrow: encrypt every sealing key, when created or loaded, to this age X25519 recipient (repeatable or comma-separated) and publish the result in --key-backup-configmap, safe to keep in git. kubeseal --recovery-private-key opens it with the matching age identity.' },

@@ -15,7 +15,7 @@ function fakeClient(lists: { items: Obj[]; rv: string }[], watches: { events: Wa
   let listed = 0;
   let watched = 0;
   const client: KubeClient = {
-    kubeConfig: undefined as never,
+    server: '',
     async request<T>(_method: string, _path: string, options: { query?: Record<string, unknown> } = {}) {
       const list = lists[Math.min(listed++, lists.length - 1)] as { items: Obj[]; rv: string };
       calls.push(`list limit=${String(options.query?.limit)}`);
@@ -91,5 +91,17 @@ describe('informer', () => {
     expect(calls.slice(0, 2)).toEqual(['list limit=1', 'watch rv=7']);
     expect(deleted).toEqual(['s']);
     expect(informer.cache.size).toBe(0);
+  });
+
+  it('keeps no managedFields in its cache, from lists and from watch events alike', async () => {
+    const withFields = (name: string, rv: string): Obj => ({ metadata: { name, namespace: 'ns', resourceVersion: rv, managedFields: [{ manager: 'kubectl' }] } as Obj['metadata'] });
+    const { client } = fakeClient([{ items: [withFields('a', '1')], rv: '10' }], [{ events: [{ type: 'ADDED', object: withFields('b', '11') }], end: 'close' }]);
+    const controller = new AbortController();
+    const informer = startInformer<Obj>({ client, path: '/x', cache: true, log: silentLogger, signal: controller.signal, sleep: async () => undefined });
+    await informer.synced;
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await informer.done;
+    expect([...informer.cache.values()].map((o) => [o.metadata.name, 'managedFields' in o.metadata])).toEqual([['a', false], ['b', false]]);
   });
 });

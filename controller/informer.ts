@@ -18,6 +18,17 @@ export interface KubeObject {
 
 export const objectKey = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
+/**
+ * What the cache keeps of an object: all of it but metadata.managedFields (server-side apply's
+ * bookkeeping, often a third of a small object's JSON), which nothing in the controller reads
+ * (client-go's informers are usually told the same: StripManagedFields).
+ */
+function cached<T extends KubeObject>(object: T): T {
+  const metadata = object.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
+  if (metadata?.managedFields !== undefined) delete metadata.managedFields;
+  return object;
+}
+
 export interface InformerOptions<T extends KubeObject> {
   readonly client: KubeClient;
   /** Collection path, e.g. /apis/bitnami.com/v1alpha1/sealedsecrets or /api/v1/namespaces/x/secrets. */
@@ -80,7 +91,7 @@ export function startInformer<T extends KubeObject>(options: InformerOptions<T>)
         accept: options.metadataOnly ? METADATA_LIST : undefined,
         signal,
       });
-      for (const item of page.items ?? []) seen.set(objectKey(item), item);
+      for (const item of page.items ?? []) seen.set(objectKey(item), cached(item));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       next = page.metadata?.continue || undefined;
     } while (next);
@@ -110,7 +121,7 @@ export function startInformer<T extends KubeObject>(options: InformerOptions<T>)
       options.onDelete?.(old ?? object);
     } else if (options.cache) {
       const old = cache.get(key);
-      cache.set(key, object);
+      cache.set(key, cached(object));
       if (old === undefined) options.onAdd?.(object);
       else options.onUpdate?.(object, old);
     } else if (event.type === 'ADDED') {

@@ -1,19 +1,15 @@
 /**
  * The controller's only door to the Kubernetes API: plain JSON over HTTP, with authentication and
- * TLS taken from @kubernetes/client-node's KubeConfig (kubeconfig files, in-cluster service
- * account, exec plugins). Objects stay plain JSON (the same shapes as shared/kube.ts), errors carry
+ * TLS from a KubeAccess: in-cluster.ts in a pod, else kubeconfig-access.ts (@kubernetes/client-node's
+ * KubeConfig: kubeconfig files, exec plugins), loaded only then. Objects stay plain JSON (the same shapes as shared/kube.ts), errors carry
  * the HTTP status code, and an optional token bucket limits the request rate.
  */
-import type { AgentOptions, RequestOptions as HttpsRequestOptions } from 'node:https';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { parse as parseYaml } from 'yaml';
-import { kubeconfigFiles, kubectlUsers, rawUsers, trimAuthorization } from '../shared/kubeconfig-auth.ts';
-import { Agent, fetch, ProxyAgent, type Dispatcher, type Response } from 'undici';
-import { proxyFor, type Env } from '../shared/proxy.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { fetch, type Dispatcher, type Response } from 'undici';
+import type { Env } from '../shared/proxy.ts';
+import { inClusterAccess, runsInCluster } from './in-cluster.ts';
 import { sleep } from './time.ts';
 
 /** A failed API call. `code` is the HTTP status (0 when the server was not reached). */
@@ -40,8 +36,28 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** Where the API server is and how to reach it as whom. */
+export interface KubeAccess {
+  readonly server: string;
+  /** Authentication headers for one request (asked each time: tokens rotate and expire). */
+  headers(url: string, method: string): Promise<Record<string, string>>;
+  /** The connection pool for every request (made once, on the first request). */
+  dispatcher(): Promise<Dispatcher | undefined>;
+}
+
+/**
+ * --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the in-cluster service account
+ * (in-cluster.ts; client-node is not loaded then).
+ */
+export async function loadKubeAccess(explicitPath: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<KubeAccess> {
+  if (runsInCluster(explicitPath, env)) return inClusterAccess({ env });
+  const { kubeConfigAccess, loadKubeConfig } = await import('./kubeconfig-access.ts');
+  return kubeConfigAccess(loadKubeConfig(explicitPath, env), env);
+}
+
 export interface KubeClient {
-  readonly kubeConfig: KubeConfig;
+  /** The API server's URL. */
+  readonly server: string;
   /** One JSON request; resolves to the decoded body, rejects with KubeApiError. */
   request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, options?: RequestOptions): Promise<T>;
   /**
@@ -54,39 +70,6 @@ export interface KubeClient {
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: Record<string, unknown> & { metadata?: { resourceVersion?: string; name?: string; namespace?: string } };
-}
-
-/**
- * Load credentials: --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the in-cluster service
- * account. Kubeconfig users are read as kubectl reads them (tokenFile, exec paths: shared/kubeconfig-auth.ts).
- */
-export function loadKubeConfig(explicitPath: string | undefined, env: Readonly<Record<string, string | undefined>>): KubeConfig {
-  const kc = new KubeConfig();
-  if (explicitPath || env.KUBECONFIG || !env.KUBERNETES_SERVICE_HOST) {
-    if (explicitPath) kc.loadFromFile(explicitPath);
-    else kc.loadFromDefault();
-    // The first file to define a user keeps it (client-go's merge, as client-node's).
-    const seen = new Set<string>();
-    let users = kc.getUsers();
-    for (const path of kubeconfigFiles(explicitPath ?? '', env)) {
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch {
-        continue; // client-node skipped it too
-      }
-      const fromFile = new Set(rawUsers(parseYaml(text)).keys());
-      const mine = users.filter((u) => fromFile.has(u.name) && !seen.has(u.name));
-      const fixed = new Map(kubectlUsers(mine, { path: resolvePath(path), text }, (p) => accessSync(p, constants.R_OK)).map((u) => [u.name, u]));
-      users = users.map((u) => fixed.get(u.name) ?? u);
-      for (const name of fromFile) seen.add(name);
-    }
-    kc.loadFromOptions({ clusters: kc.getClusters(), users, contexts: kc.getContexts(), currentContext: kc.getCurrentContext() });
-  } else {
-    kc.loadFromCluster();
-  }
-  if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster');
-  return kc;
 }
 
 /** A token bucket: `qps` requests per second on average, up to `burst` at once. qps <= 0 disables it. */
@@ -126,64 +109,24 @@ async function errorFrom(response: Response, method: string, path: string): Prom
 }
 
 /**
- * The connection pool for every request of one client, speaking HTTP/1.1 only.
- *
- * Why our own pool: client-node 2.0.1 builds a new undici Agent on every
- * applySecurityAuthentication, so every request would open its own TLS connection (a handshake
- * each, idle sockets piling up: hundreds of MiB under load).
- *
- * Why HTTP/1.1: undici 8 offers HTTP/2 by default and kube-apiserver accepts it, but with Node 24's
- * http2 an aborted in-flight stream can leave Http2Session::SendPendingData spinning in native
- * code, growing memory until the process aborts (std::bad_alloc) about 80 s later. Every request
- * of ours can be aborted (timeouts, stop(), leadership lost), so HTTP/2 is off, tunnels included.
- * Reproduced by SIGTERMing a leader during a renewal, about 1 time in 15.
- *
- * Proxy: the kubeconfig's proxy-url, else HTTPS_PROXY/HTTP_PROXY/NO_PROXY as client-go reads them
- * (shared/proxy.ts). TLS settings come from client-node's reading of the kubeconfig. A SOCKS
- * proxy keeps client-node's own dispatcher (undici cannot be told to avoid HTTP/2 through it).
+ * A client over `source`: a KubeAccess, or a loaded KubeConfig (tests, tools), which loads
+ * kubeconfig-access.ts on the first request.
  */
-async function createDispatcher(kubeConfig: KubeConfig, context: RequestContext, env: Env): Promise<Dispatcher | undefined> {
-  const https: HttpsRequestOptions = {};
-  await kubeConfig.applyToHTTPSOptions(https);
-  const tls: AgentOptions = { ca: https.ca, cert: https.cert, key: https.key, pfx: https.pfx, passphrase: https.passphrase };
-  if (https.rejectUnauthorized !== undefined) tls.rejectUnauthorized = https.rejectUnauthorized;
-  if (https.servername !== undefined) tls.servername = https.servername;
-  const cluster = kubeConfig.getCurrentCluster();
-  const envProxy = cluster && !cluster.proxyUrl ? proxyFor(new URL(cluster.server), env) : undefined;
-  const plan = kubeConfig.createDispatcherOptions(envProxy && cluster ? { ...cluster, proxyUrl: envProxy } : cluster, tls);
-  switch (plan.type) {
-    case 'agent':
-      return new Agent({ connect: plan.connect, allowH2: false });
-    case 'proxy':
-      return new ProxyAgent({ uri: plan.uri, requestTls: { ...plan.requestTls, allowH2: false }, connect: plan.connect, allowH2: false });
-    case 'none':
-      return new Agent({ allowH2: false });
-    default:
-      return context.getDispatcher();
-  }
-}
-
-export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number; env?: Env } = {}): KubeClient {
+export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number; env?: Env } = {}): KubeClient {
   const throttle = rateLimiter(options.qps ?? -1, options.burst ?? 10);
-  // One pool for the client's lifetime, made on the first request. Authentication headers are
-  // still applied per request (tokens from exec plugins expire).
-  let dispatcher: Promise<Dispatcher | undefined> | undefined;
-  const server = kubeConfig.getCurrentCluster()?.server ?? '';
+  const isAccess = (s: KubeAccess | KubeConfig): s is KubeAccess => typeof (s as Partial<KubeAccess>).dispatcher === 'function';
+  const server = isAccess(source) ? source.server : source.getCurrentCluster()?.server ?? '';
+  let access: Promise<KubeAccess> | undefined = isAccess(source) ? Promise.resolve(source) : undefined;
   const timeoutMs = options.timeoutMs ?? 60_000;
 
   async function send(method: string, path: string, opts: RequestOptions, isWatch: boolean): Promise<Response> {
     await throttle();
     const url = new URL(server.replace(/\/$/, '') + path);
     for (const [key, value] of Object.entries(opts.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const context = new RequestContext(url.toString(), method as HttpMethod);
-    await kubeConfig.applySecurityAuthentication(context);
-    dispatcher ??= createDispatcher(kubeConfig, context, options.env ?? process.env).catch((error: unknown) => {
-      dispatcher = undefined; // try again on the next request
-      throw error;
-    });
-    const pool = await dispatcher;
-    const headers: Record<string, string> = { ...context.getHeaders() };
-    trimAuthorization(headers);
+    access ??= import('./kubeconfig-access.ts').then((m) => m.kubeConfigAccess(source as KubeConfig, options.env ?? process.env));
+    const through = await access;
+    const headers: Record<string, string> = { ...(await through.headers(url.toString(), method)) };
+    const pool = await through.dispatcher();
     headers.accept = opts.accept ?? 'application/json';
     let body: string | undefined;
     if (opts.body !== undefined) {
@@ -207,7 +150,7 @@ export function createKubeClient(kubeConfig: KubeConfig, options: { qps?: number
   }
 
   return {
-    kubeConfig,
+    server,
     async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
       const response = await send(method, path, opts, false);
       if (!response.ok) throw await errorFrom(response, method, path);

@@ -8,7 +8,7 @@ import type { SealedSecret } from '../shared/kube.ts';
 import { aborted, untilAborted } from './abort.ts';
 import type { ControllerConfig } from './config.ts';
 import { createEscrow, escrowEncrypter, type Escrow } from './escrow.ts';
-import { createKubeClient, loadKubeConfig } from './kube-client.ts';
+import { createKubeClient, loadKubeAccess } from './kube-client.ts';
 import { startKeyManager } from './key-manager.ts';
 import { createKeyUsage, keyReport } from './key-usage.ts';
 import { lead } from './lead.ts';
@@ -40,16 +40,18 @@ export interface RunOptions {
 export async function runController(options: RunOptions): Promise<void> {
   const { config, log, signal } = options;
   const metrics = createMetrics(options.version, { omitSecretLabels: config.metricsOmitSecretLabels });
-  const kubeConfig = loadKubeConfig(config.kubeconfig || undefined, options.env);
-  const client = createKubeClient(kubeConfig, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
+  const access = await loadKubeAccess(config.kubeconfig || undefined, options.env);
+  const client = createKubeClient(access, { qps: config.kubeClientQps, burst: config.kubeClientBurst });
   const now = () => new Date();
   // Before anything starts: a recipient with a bad checksum stops the controller here, in one line.
   const backupEncrypter = config.keyBackupRecipients.length > 0 ? await escrowEncrypter(config.keyBackupRecipients) : undefined;
-  log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: kubeConfig.getCurrentCluster()?.server });
+  log.info('starting', { version: options.version, namespace: config.namespace, identity: config.identity, server: access.server });
 
+  // RSA runs on libuv's pool (4 threads by default): at most 3 for unsealing by default, so the
+  // HTTP API's one always finds a thread (unseal-pool.ts).
   const pool = createUnsealPool({
     acceptDeprecatedV1Data: config.acceptDeprecatedV1Data,
-    size: config.unsealThreads > 0 ? config.unsealThreads : Math.min(4, availableParallelism()),
+    size: config.unsealThreads > 0 ? config.unsealThreads : Math.min(3, availableParallelism()),
   });
   const keys = startKeyManager({
     client, namespace: config.namespace, prefix: config.keyPrefix, order: config.keyOrderPriority, keySize: config.keySize, keyTtlMs: config.keyTtlMs,

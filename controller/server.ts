@@ -18,7 +18,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ControllerKeys } from '../shared/controller-api.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
@@ -28,6 +28,11 @@ import { checkTemplateScope, compareTemplate, reencryptSealedSecret } from '../s
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { webRouter } from './web.ts';
+
+// Not `import { createServer } from 'node:http'`: an ES import of node:http builds a facade of all
+// its exports, which loads Node's bundled undici (~13 MiB and ~0.2-0.5 s of start-up on a loaded
+// node; docs/benchmarks.md). The builtin itself costs neither.
+const { createServer } = process.getBuiltinModule('node:http');
 
 export interface ServerCapabilities {
   /** PEM of the newest certificate and its public key, or undefined while there is no key. */

@@ -15,13 +15,13 @@ pool.setKeys(keys);
 afterAll(() => pool.close());
 
 describe('unseal pool', () => {
-  it('unseals on worker threads and reports which key opened the values', async () => {
+  it('unseals (RSA through WebCrypto) and reports which key opened the values', async () => {
     const results = await Promise.all(['upstream-strict.yaml', 'upstream-second-key.yaml', 'upstream-cluster-wide.yaml'].map((f) => pool.unseal(sealed(f), [])));
     expect(results.map((r) => r.keysUsed)).toEqual([[keys[0]?.fingerprint], [keys[1]?.fingerprint], [keys[0]?.fingerprint]]);
     expect(results[0]?.secret.data?.username).toBe(Buffer.from('admin').toString('base64'));
   });
 
-  it('brings typed errors back from the threads', async () => {
+  it('brings typed errors back, from the template thread too', async () => {
     const renamed = sealed('upstream-strict.yaml');
     renamed.metadata.name = 'other';
     await expect(pool.unseal(renamed, [])).rejects.toBeInstanceOf(DecryptError);
@@ -30,7 +30,7 @@ describe('unseal pool', () => {
     await expect(pool.unseal(templated, [])).rejects.toBeInstanceOf(TemplateError);
   });
 
-  it('HTTP work never delays unsealing: it runs on its own thread, behind which unseal work does not queue', async () => {
+  it('HTTP work never delays unsealing: it goes through a gate of its own, behind which unseal work does not queue', async () => {
     // Values no key opens: every one costs an RSA-4096 private operation per key, as a verify flood's do.
     const heavy = sealed('upstream-strict.yaml');
     heavy.spec.encryptedData = {};

@@ -1,18 +1,25 @@
 /**
- * A pool of threads that unseal SealedSecrets (one per core by default), so RSA never blocks the
- * event loop and both cores of a small node work. Keys are copied to every thread when they change.
+ * Unsealing off the event loop without threads of our own: each RSA private operation is a
+ * WebCrypto decrypt (shared/crypto.ts webCryptoOpener), which Node runs on libuv's thread pool.
+ * So RSA never blocks the event loop, both cores of a small node work, and there is no V8
+ * isolate per unseal thread (each ~15 MiB idle, up to its 56 MiB heap limit under load: with
+ * 2 + 1 of them they were a third of the controller's memory, docs/benchmarks.md).
  *
- * Work for the HTTP API (/v1/verify, /v1/rotate: anyone who reaches the service proxy) runs on
- * threads of its own, never on the unseal threads: a flood of verify requests can slow verify,
- * never the Secrets of new SealedSecrets (issue 8, class 9). server.ts bounds that work in RSA
+ * `size` bounds the RSA operations in flight for unsealing, `httpSize` those of the HTTP API
+ * (/v1/verify, /v1/rotate: anyone who reaches the service proxy), each through its own gate: a
+ * flood of verify requests can slow verify, never the Secrets of new SealedSecrets (issue 8,
+ * class 9), as long as both fit in libuv's pool (4 threads unless UV_THREADPOOL_SIZE says
+ * otherwise; run.ts keeps the default sizes within it). server.ts bounds that work in RSA
  * operations per request and per second.
+ *
+ * spec.template.data is rendered on a thread of its own, started on first use (template-thread.ts).
  */
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { hybridDecryptAsync, webCryptoOpener, type SessionKeyOpener } from '../shared/crypto.ts';
 import type { SealedSecret, Secret } from '../shared/kube.ts';
-import type { WorkerReply, WorkerRequest } from './unseal-worker.ts';
-import { fromWorkerError } from './worker-errors.ts';
+import { unsealSealedSecretAsync } from '../shared/sealed-secret.ts';
+import { createTemplateThread, type TemplateThread } from './template-thread.ts';
 
 export interface UnsealResult {
   readonly secret: Secret;
@@ -20,7 +27,7 @@ export interface UnsealResult {
   readonly keysUsed: readonly string[];
 }
 
-/** Which threads do the work: the unseal threads, or the HTTP API's own. */
+/** Whose gate the RSA work goes through: unsealing, or the HTTP API's. */
 export type UnsealPriority = 'unseal' | 'http';
 
 export interface UnsealPool {
@@ -30,69 +37,57 @@ export interface UnsealPool {
   close(): Promise<void>;
 }
 
-// Compiled, this file is .js and so is its worker; under Node's type stripping (tests), both are .ts.
-const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './unseal-worker.ts' : './unseal-worker.js', import.meta.url);
+/** At most `size` of the gated operations run at once; the others wait their turn in order. */
+function createGate(size: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running < size) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // Hand the slot straight to the next in line (running stays the same), or free it.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
 
 export function createUnsealPool(options: { size?: number; httpSize?: number; acceptDeprecatedV1Data: boolean }): UnsealPool {
-  const size = options.size ?? Math.max(1, availableParallelism());
-  const httpSize = Math.max(1, options.httpSize ?? 1);
-  interface Lane { worker: Worker; pending: Map<number, { resolve: (r: UnsealResult) => void; reject: (e: Error) => void }> }
-  let keys: WorkerRequest & { type: 'keys' } = { type: 'keys', keys: [] };
-  let nextId = 1;
+  const gates: Record<UnsealPriority, ReturnType<typeof createGate>> = {
+    unseal: createGate(Math.max(1, options.size ?? availableParallelism())),
+    http: createGate(Math.max(1, options.httpSize ?? 1)),
+  };
+  let keys: readonly { fingerprint: string; opener: SessionKeyOpener }[] = [];
+  let templates: TemplateThread | undefined;
   let closed = false;
-
-  const spawn = (): Lane => {
-    // A thread holds keys and one SealedSecret at a time: a small heap is plenty, and bounds memory.
-    const lane: Lane = { worker: new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } }), pending: new Map() };
-    lane.worker.on('message', (reply: WorkerReply) => {
-      const waiter = lane.pending.get(reply.id);
-      lane.pending.delete(reply.id);
-      if (!waiter) return;
-      if (reply.ok) waiter.resolve({ secret: reply.secret, keysUsed: reply.keysUsed });
-      else waiter.reject(fromWorkerError(reply.error));
-    });
-    lane.worker.on('error', (error) => fail(lane, error));
-    lane.worker.on('exit', (code) => fail(lane, new Error(`unseal thread exited with code ${code}`)));
-    lane.worker.postMessage(keys);
-    lane.worker.unref();
-    return lane;
-  };
-  const groups: Record<UnsealPriority, Lane[]> = {
-    unseal: Array.from({ length: size }, spawn),
-    http: Array.from({ length: httpSize }, spawn),
-  };
-  const all = (): Lane[] => [...groups.unseal, ...groups.http];
-
-  // A thread that dies takes its in-flight work with it: reject that work and start a new thread.
-  function fail(lane: Lane, error: Error): void {
-    for (const waiter of lane.pending.values()) waiter.reject(error);
-    lane.pending.clear();
-    for (const lanes of Object.values(groups)) {
-      const index = lanes.indexOf(lane);
-      if (index >= 0 && !closed) lanes[index] = spawn();
-    }
-  }
 
   return {
     setKeys(list) {
-      keys = { type: 'keys', keys: list.map((k) => ({ fingerprint: k.fingerprint, key: k.privateKey })) };
-      for (const lane of all()) lane.worker.postMessage(keys);
+      keys = list.map((k) => ({ fingerprint: k.fingerprint, opener: webCryptoOpener(k.privateKey) }));
     },
-    unseal(sealed, order, priority = 'unseal') {
-      if (closed) return Promise.reject(new Error('unseal pool is closed'));
-      const lane = groups[priority].reduce((best, l) => (l.pending.size < best.pending.size ? l : best));
-      const id = nextId++;
-      return new Promise<UnsealResult>((resolve, reject) => {
-        lane.pending.set(id, { resolve, reject });
-        if (lane.pending.size === 1) lane.worker.ref();
-        lane.worker.postMessage({ type: 'unseal', id, sealed, order: [...order], acceptDeprecatedV1Data: options.acceptDeprecatedV1Data } satisfies WorkerRequest);
-      }).finally(() => {
-        if (lane.pending.size === 0) lane.worker.unref();
+    async unseal(sealed, order, priority = 'unseal') {
+      if (closed) throw new Error('unseal pool is closed');
+      const rank = new Map(order.map((fp, i) => [fp, i]));
+      const ordered = [...keys].sort((a, b) => (rank.get(a.fingerprint) ?? Infinity) - (rank.get(b.fingerprint) ?? Infinity));
+      const gate = gates[priority];
+      const openers: SessionKeyOpener[] = ordered.map(({ opener }) => ({
+        modulusBytes: opener.modulusBytes,
+        open: (rsaPart, label) => gate(() => opener.open(rsaPart, label)),
+      }));
+      const { secret, keysUsed } = await unsealSealedSecretAsync(sealed, {
+        keyCount: openers.length,
+        open: (ciphertext, label, indexes) => hybridDecryptAsync(indexes.map((i) => openers[i] as SessionKeyOpener), ciphertext, label),
+        acceptDeprecatedV1Data: options.acceptDeprecatedV1Data,
+        renderTemplates: (input) => (templates ??= createTemplateThread()).render(input),
       });
+      return { secret, keysUsed: keysUsed.map((i) => ordered[i]?.fingerprint ?? '') };
     },
     async close() {
       closed = true;
-      await Promise.all(all().map((l) => l.worker.terminate()));
+      await templates?.close();
     },
   };
 }

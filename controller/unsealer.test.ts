@@ -29,6 +29,18 @@ describe('key order', () => {
     order.learn('c', ['k2']);
     expect(order.orderFor({ uid: 'c', createdAt: new Date(Date.UTC(2026, 1, 1)) }, keys)).toEqual(['k2', 'k3', 'k1']);
   });
+  it('tries the keys of status.keyFingerprints first on a cold start, after what this process learned', () => {
+    const created = new Date(Date.UTC(2026, 1, 1));
+    expect(createKeyTrialOrder().orderFor({ uid: 'a', createdAt: created, hint: ['k1'] }, keys)).toEqual(['k1', 'k3', 'k2']);
+    const order = createKeyTrialOrder();
+    order.learn('a', ['k2']);
+    expect(order.orderFor({ uid: 'a', createdAt: created, hint: ['k1'] }, keys)).toEqual(['k2', 'k1', 'k3']);
+  });
+  it('keeps a wrong or stale hint harmless: unknown keys and non-strings are ignored, at most two go first, every key stays', () => {
+    const created = new Date(Date.UTC(2026, 1, 1));
+    expect(createKeyTrialOrder().orderFor({ uid: 'a', createdAt: created, hint: ['gone', 42, { k: 1 }, 'k1', 'k2', 'k3'] }, keys)).toEqual(['k1', 'k2', 'k3']);
+    expect(createKeyTrialOrder().orderFor({ uid: 'a', createdAt: created, hint: ['gone'] }, keys)).toEqual(['k3', 'k2', 'k1']);
+  });
 });
 
 // ---- one pass, against an in-memory API and a scripted pool -----------------------------------

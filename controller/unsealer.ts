@@ -19,26 +19,41 @@ const secretPath = (namespace: string, name?: string) => apiPath(SECRETS, { name
 
 /**
  * Which key to try first. With K keys a miss costs an RSA private operation, so: the key that
- * opened this SealedSecret before (by uid); else the key that was newest when the SealedSecret was
- * created (it was most likely sealed with the certificate of that day); then the keys that opened
- * the most others; ties go to the newest key, the one sealing today.
+ * opened this SealedSecret before (by uid, learned by this process); else the keys its status
+ * names (`status.keyFingerprints`, written by whichever replica unsealed it last: what makes a
+ * restart or a failover with 12 keys cost what one key costs); else the key that was newest when
+ * the SealedSecret was created (it was most likely sealed with the certificate of that day); then
+ * the keys that opened the most others; ties go to the newest key, the one sealing today.
+ *
+ * The status is a hint, never trusted: a stale or wrong one (the SealedSecret re-sealed since, a
+ * status written by hand) costs at most one RSA operation per key it names, then every other key
+ * is tried as without it. Only fingerprints of loaded keys count, and at most HINTED of them.
+ * Why the status rather than a store of our own: it already travels with the object to every
+ * replica's informer (no extra request, no extra object to keep in step), it is upstream's own
+ * subresource (users' Secrets and the SealedSecret's spec stay as upstream writes them), and it
+ * goes when the SealedSecret goes.
  */
 export interface KeyTrialOrder {
-  orderFor(sealed: { uid?: string; createdAt?: Date }, keys: readonly { fingerprint: string; orderingTime: Date }[]): string[];
+  orderFor(sealed: { uid?: string; createdAt?: Date; hint?: readonly unknown[] }, keys: readonly { fingerprint: string; orderingTime: Date }[]): string[];
   learn(uid: string | undefined, used: readonly string[]): void;
   forget(uid: string | undefined): void;
 }
+
+/** At most this many keys of a status hint go first (a SealedSecret's values share one key, nearly always). */
+const HINTED = 2;
 
 export function createKeyTrialOrder(): KeyTrialOrder {
   const byObject = new Map<string, string>();
   const hits = new Map<string, number>();
   return {
-    orderFor({ uid, createdAt }, newestFirst) {
+    orderFor({ uid, createdAt, hint }, newestFirst) {
       const rank = (fp: string) => hits.get(fp) ?? 0;
       const general = newestFirst.map((k) => k.fingerprint).sort((a, b) => rank(b) - rank(a));
       const known = uid === undefined ? undefined : byObject.get(uid);
+      const loaded = new Set(general);
+      const hinted = (hint ?? []).filter((fp): fp is string => typeof fp === 'string' && loaded.has(fp)).slice(0, HINTED);
       const ofTheDay = createdAt === undefined ? undefined : newestFirst.find((k) => k.orderingTime.getTime() <= createdAt.getTime())?.fingerprint;
-      const first = [known, ofTheDay].filter((fp): fp is string => fp !== undefined);
+      const first = [known, ...hinted, ofTheDay].filter((fp): fp is string => fp !== undefined);
       return [...new Set([...first, ...general])];
     },
     learn(uid, used) {
@@ -61,7 +76,7 @@ function missingKeys(sealed: SealedSecret, keys: readonly { fingerprint: string 
   return (Array.isArray(needed) ? needed : []).filter((fp): fp is string => isKeyFingerprint(fp) && !loaded.has(fp));
 }
 
-/** What an unseal thread needs of a SealedSecret (not its status or managedFields, copied for nothing). */
+/** What unsealing needs of a SealedSecret (not its status). */
 function forUnsealing(sealed: SealedSecret): SealedSecret {
   const { name, namespace, uid, annotations } = sealed.metadata;
   return { metadata: { name, namespace, uid, annotations }, spec: sealed.spec };
@@ -193,7 +208,9 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
     let keyFingerprints: readonly string[] | undefined;
     try {
       const created = sealed.metadata.creationTimestamp ? new Date(sealed.metadata.creationTimestamp) : undefined;
-      const order = options.keyOrder.orderFor({ uid: sealed.metadata.uid, ...(created ? { createdAt: created } : {}) }, options.keys());
+      // status.keyFingerprints comes from the API (anyone allowed to write the status): a hint, checked in orderFor.
+      const hint: unknown = sealed.status?.keyFingerprints;
+      const order = options.keyOrder.orderFor({ uid: sealed.metadata.uid, ...(created ? { createdAt: created } : {}), ...(Array.isArray(hint) ? { hint } : {}) }, options.keys());
       const { secret, keysUsed } = await options.pool.unseal(forUnsealing(sealed), order);
       options.keyOrder.learn(sealed.metadata.uid, keysUsed);
       keyFingerprints = keysUsed;

@@ -9,6 +9,11 @@
  *   SEED=7                                which SealedSecret is sealed by which of the 12 keys
  *   WRITE_DOCS=0                          print only, leave docs/benchmarks.md alone
  *   BIN_DIR=/path                         control plane binaries (default: scripts/cluster-build.sh)
+ *   UPSTREAM=0                            leave out upstream's controller (default: its cold passes run too)
+ *   UPSTREAM_DEFAULTS=1                   also upstream with its default client QPS (5/s: ~600 s at N=1000;
+ *                                         default on only for N <= 200)
+ *   NODE_FLAGS="--max-semi-space-size=16" our controller's node flags (default: those of main.js's first line)
+ *   KEYS=1                                only the 1-key cases (default for N >= 5000: N=10000 npm run bench:controller)
  *
  * Method, for two cases (1 key, 12 keys; separate namespaces, one controller each) on a dedicated
  * control plane (etcd + kube-apiserver), warmed up first:
@@ -25,8 +30,18 @@
  *     deletecollection; the controller's Secret watch sees it and recreates them; timed from the
  *     delete until every Secret exists again. Both controllers keep running and the passes
  *     alternate between the cases (1, 12, 12, 1, ...) so that other load hits both alike.
- * CPU seconds per process (and per controller thread: event loop vs unseal threads) and the API
+ * CPU seconds per process (and per controller thread: event loop vs RSA threads) and the API
  * requests per SealedSecret (kube-apiserver's apiserver_request_total) show where the time goes.
+ *
+ * Restart passes (ours, last): a new process on SealedSecrets whose status names their keys.
+ *
+ * Upstream side by side: upstream's controller (scripts/upstream-build.sh, v0.40.0) gets the same
+ * keys and the same SealedSecrets (sealed alike for its own namespace) and a cold pass of its own,
+ * alternating with ours (ours 1 key, upstream 1 key, ours 12 keys, upstream 12 keys). Both run as a
+ * pod would: with in-cluster configuration in a private mount namespace
+ * (scripts/cluster/upstream-controller.ts), ours through a one-line wrapper that starts Node. Times
+ * count from the process's own start (/proc/<pid>/stat), so the setup before it (RBAC, token) is
+ * not in them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, type KeyObject } from 'node:crypto';
@@ -45,7 +60,9 @@ import { keyFingerprint } from '../shared/keys.ts';
 import { keySecret } from '../shared/key-secret.ts';
 import { createKeyTrialOrder } from '../controller/unsealer.ts';
 import { startControlPlane, type ControlPlane } from './cluster/control-plane.ts';
-import { startController, type ControllerProcess } from '../test/harness/controller.ts';
+import { ensureUpstreamBinaries, startUpstreamController, UPSTREAM_RELEASE } from './cluster/upstream-controller.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.N ?? 1000);
@@ -55,12 +72,17 @@ const RSA_OPS = Number(process.env.RSA_OPS ?? 300);
 const CONTROLLER_ARGS = (process.env.CONTROLLER_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
 const WRITE_DOCS = process.env.WRITE_DOCS !== '0';
 const VALUES = 3;
-const KEY_CASES = [1, 12] as const;
 const POLL_MS = 100;
 const DAY_MS = 24 * 3600 * 1000;
 const CLK_TCK = 100;
 const PASS_TIMEOUT_MS = Math.max(180_000, N * 300);
 const DOCS = join(root, 'docs/benchmarks.md');
+const WITH_UPSTREAM = process.env.UPSTREAM !== '0';
+const UPSTREAM_DEFAULTS = process.env.UPSTREAM_DEFAULTS ? process.env.UPSTREAM_DEFAULTS === '1' : N <= 200;
+const ONLY_ONE_KEY = process.env.KEYS ? process.env.KEYS === '1' : N >= 5000;
+/** Upstream with its client rate limit lifted (its defaults: QPS 5, burst 10). */
+const UPSTREAM_FAST_ARGS = ['--kubeclient-qps=-1'];
+const KEY_CASES: readonly number[] = ONLY_ONE_KEY ? [1] : [1, 12];
 
 if (!Number.isInteger(N) || N < 1) throw new Error(`N must be a positive whole number, not ${process.env.N}`);
 
@@ -157,7 +179,8 @@ function machineCpu(): { busy: number; steal: number } {
 
 function controllerCpu(pid: number): ControllerCpu {
   const threads = threadCpu(pid);
-  return { total: processCpu(pid), main: threads.get('MainThread') ?? 0, unseal: threads.get('WorkerThread') ?? 0 };
+  // RSA runs on libuv's pool (WebCrypto): its threads are named libuv-worker; WorkerThread: a worker thread (templates).
+  return { total: processCpu(pid), main: threads.get('MainThread') ?? 0, unseal: (threads.get('libuv-worker') ?? 0) + (threads.get('WorkerThread') ?? 0) };
 }
 
 function memoryKb(pid: number): { rss: number; hwm: number } {
@@ -168,6 +191,14 @@ function memoryKb(pid: number): { rss: number; hwm: number } {
   } catch {
     return { rss: 0, hwm: 0 };
   }
+}
+
+/** When a process started, in epoch milliseconds (/proc/<pid>/stat starttime; 10 ms resolution). */
+function startedAtMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return Date.now() - uptimeS * 1000 + (startTicks / CLK_TCK) * 1000;
 }
 
 /** Reset the process's peak RSS (VmHWM) so the next phase reports its own peak. */
@@ -439,27 +470,65 @@ async function quiesce(pid: number): Promise<void> {
   log('  the controller did not go idle within 60 s');
 }
 
-async function unsealRequestsTotal(controller: ControllerProcess): Promise<number> {
+/** A controller process of a case: ours or upstream's, both in-cluster. */
+interface Running {
+  readonly pid: number;
+  /** http://127.0.0.1:<port> of its metrics endpoint. */
+  readonly metrics: string;
+  stop(): Promise<void>;
+}
+
+/** Which controller a case runs. */
+type Kind = 'ours' | 'upstream' | 'upstream-defaults';
+const kindName = (kind: Kind) => (kind === 'ours' ? 'ours' : kind === 'upstream' ? `upstream ${UPSTREAM_RELEASE}, QPS unlimited` : `upstream ${UPSTREAM_RELEASE}, defaults (QPS 5)`);
+
+/**
+ * Starts a controller of `kind` for a case, in-cluster (upstream-controller.ts: private mount
+ * namespace, ServiceAccount files on a tmpfs). Ours runs through a wrapper script that starts Node
+ * on dist/controller/main.js; its ServiceAccount is bound to cluster-admin besides upstream chart's
+ * roles (ours also needs Leases and the certificate ConfigMap: deploy/ has its exact rules).
+ */
+async function startInCluster(plane: ControlPlane, kind: Kind, ctlNs: string, ssNs: string, wrapperDir: string): Promise<Running> {
+  const upstreamBinary = kind === 'ours' ? undefined : (await ensureUpstreamBinaries()).controller;
+  let binary = upstreamBinary;
+  if (kind === 'ours') {
+    binary = join(wrapperDir, 'sealed-secrets-controller');
+    // With the node flags of main.js's first line, as the image's ENTRYPOINT has them.
+    const main = join(root, 'dist/controller/main.js');
+    const flags = process.env.NODE_FLAGS ?? /^#!\/usr\/bin\/env -S node (.*)\n/.exec(readFileSync(main, 'utf8'))?.[1] ?? '';
+    writeFileSync(binary, `#!/bin/sh\nexec '${process.execPath}' ${flags} '${main}' "$@"\n`, { mode: 0o755 });
+    const binding = await plane.kubectl(['create', 'clusterrolebinding', `bench-${ctlNs}`, '--clusterrole=cluster-admin', `--serviceaccount=${ctlNs}:sealed-secrets-controller`]);
+    if (binding.code !== 0 && !/already exists/.test(binding.stderr)) throw new Error(`kubectl create clusterrolebinding: ${binding.stderr.trim()}`);
+  }
+  const args = kind === 'ours' ? CONTROLLER_ARGS : kind === 'upstream' ? UPSTREAM_FAST_ARGS : [];
+  const running = await startUpstreamController({ cluster: plane, namespace: ctlNs, watch: [ssNs], args, ...(binary ? { binary } : {}), startTimeoutMs: PASS_TIMEOUT_MS });
+  return { pid: running.pid, metrics: running.metrics, stop: () => running.stop() };
+}
+
+async function unsealRequestsTotal(controller: Running): Promise<number> {
   const text = await (await fetch(`${controller.metrics}/metrics`)).text();
   return Number(/^sealed_secrets_controller_unseal_requests_total (\S+)/m.exec(text)?.[1] ?? NaN);
 }
 
 interface CaseResult {
+  kind: Kind;
   keys: number;
   createMs: number;
   /** kube-apiserver CPU seconds for creating the N SealedSecrets (keep-alive connections). */
   createApiCpu: number;
   simulatedColdOps: number;
   cold: Pass;
+  restart?: Pass | undefined;
   steady: Pass[];
   idleRssKb: number;
   /** The main thread's V8 heap and external memory when idle at the end (prom-client's default metrics), bytes. */
-  heap: { used: number; total: number; external: number } | undefined;
+  heap: { used: number; total: number; external: number; spaces: string } | undefined;
   keysPerCount: number[];
 }
 
-/** One case (1 key or 12) in flight: its namespaces, SealedSecrets, controller and passes. */
+/** One case (a controller, 1 key or 12) in flight: its namespaces, SealedSecrets, controller and passes. */
 interface Case {
+  readonly kind: Kind;
   readonly keys: number;
   readonly ctlNs: string;
   readonly ssNs: string;
@@ -467,9 +536,10 @@ interface Case {
   readonly createApiCpu: number;
   readonly simulatedColdOps: number;
   readonly keysPerCount: number[];
-  controller?: ControllerProcess;
+  controller?: Running;
   starting?: Promise<unknown>;
   cold?: Pass;
+  restart?: Pass;
   readonly steady: Pass[];
 }
 
@@ -494,12 +564,13 @@ function cpuSince(plane: ControlPlane, before: CpuMark): Omit<Pass['cpu'], 'cont
 }
 
 const caseName = (c: { keys: number }) => `${c.keys} key${c.keys > 1 ? 's' : ''}`;
+const fullName = (c: { kind: Kind; keys: number }) => `${kindName(c.kind)}, ${caseName(c)}`;
 
 /** Namespaces, key Secrets and N SealedSecrets for a case; no controller yet. */
-async function prepareCase(plane: ControlPlane, api: Api, pairs: SealingKeyPair[], random: () => number): Promise<Case> {
+async function prepareCase(plane: ControlPlane, api: Api, kind: Kind, pairs: SealingKeyPair[], random: () => number): Promise<Case> {
   const k = pairs.length;
-  const ctlNs = `bench-ctl-${k}key`;
-  const ssNs = `bench-ss-${k}key`;
+  const ctlNs = `bench-ctl-${kind}-${k}key`;
+  const ssNs = `bench-ss-${kind}-${k}key`;
   for (const ns of [ctlNs, ssNs]) await api.call('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
   const keys = await caseKeys(pairs, ctlNs);
   for (const secret of keys.secrets) await api.call('POST', `/api/v1/namespaces/${ctlNs}/secrets`, { body: secret });
@@ -513,52 +584,69 @@ async function prepareCase(plane: ControlPlane, api: Api, pairs: SealingKeyPair[
   });
   const createMs = performance.now() - createStart;
   const createApiCpu = processCpu(plane.pids().apiServer) - apiCpu0;
-  log(`${caseName({ keys: k })}: ${N} SealedSecrets created in ${seconds(createMs)} s (16 in parallel); simulated cold RSA operations ${simulated}`);
+  log(`${fullName({ kind, keys: k })}: ${N} SealedSecrets created in ${seconds(createMs)} s (16 in parallel); simulated cold RSA operations ${simulated}`);
   return {
-    keys: k, ctlNs, ssNs, createMs, createApiCpu, simulatedColdOps: simulated,
+    kind, keys: k, ctlNs, ssNs, createMs, createApiCpu, simulatedColdOps: simulated,
     keysPerCount: pairs.map((_, i) => keyOf.filter((x) => x === i).length),
     steady: [],
   };
 }
 
-/** Cold pass: spawn the case's controller and time it until every Secret exists. */
-async function coldPass(plane: ControlPlane, api: Api, c: Case): Promise<void> {
+/**
+ * Cold pass: start the case's controller and time it, from the process's own start, until every
+ * Secret exists. Its peak RSS is VmHWM (the peak since the process started), its idle RSS VmRSS
+ * once it has gone quiet after the pass.
+ */
+async function coldPass(plane: ControlPlane, api: Api, c: Case, wrapperDir: string, label: 'cold' | 'restart' = 'cold'): Promise<void> {
   const requestsBefore = await apiRequests(api);
   const before = cpuMark(plane);
   const started = performance.now();
-  c.starting = startController({
-    kubeconfigPath: plane.kubeconfigPath,
-    namespace: c.ctlNs,
-    watch: [c.ssNs],
-    name: `bench-${c.keys}key`,
-    args: CONTROLLER_ARGS,
-  }).then((controller) => (c.controller = controller));
-  const watch = await waitForAll(api, c.ssNs, started, () => c.controller?.child.pid);
+  const startedEpoch = Date.now();
+  c.starting = startInCluster(plane, c.kind, c.ctlNs, c.ssNs, wrapperDir).then((controller) => (c.controller = controller));
+  const watch = await waitForAll(api, c.ssNs, started, () => c.controller?.pid);
   await c.starting;
-  const controller = c.controller as ControllerProcess;
-  const pid = controller.child.pid as number;
+  const controller = c.controller as Running;
+  const pid = controller.pid;
   const cpu = { controller: controllerCpu(pid), ...cpuSince(plane, before) };
   const peakRssKb = Math.max(memoryKb(pid).hwm, watch.peakRssSampled);
+  // Count from the process's start, not from the setup before it (RBAC, a token).
+  const since = startedEpoch - startedAtMs(pid);
   await quiesce(pid);
-  c.cold = {
-    label: 'cold',
-    elapsedMs: watch.elapsedMs,
-    firstMs: watch.firstMs,
+  const pass: Pass = {
+    label,
+    elapsedMs: watch.elapsedMs + since,
+    firstMs: watch.firstMs === null ? null : watch.firstMs + since,
     deleteMs: null,
     peakRssKb,
     peakFds: watch.peakFds,
     rssAfterKb: memoryKb(pid).rss,
     cpu,
     requests: requestDelta(requestsBefore, await apiRequests(api)),
-    unsealRequests: await unsealRequestsTotal(controller),
+    unsealRequests: c.kind === 'ours' ? await unsealRequestsTotal(controller) : NaN,
   };
-  log(`${caseName(c)} cold: every Secret after ${seconds(c.cold.elapsedMs)} s (first after ${seconds(c.cold.firstMs ?? NaN)} s), peak RSS ${(peakRssKb / 1024).toFixed(0)} MiB`);
+  if (label === 'cold') c.cold = pass;
+  else c.restart = pass;
+  log(`${fullName(c)} ${label}: every Secret after ${seconds(pass.elapsedMs)} s (first after ${seconds(pass.firstMs ?? NaN)} s), peak RSS ${(peakRssKb / 1024).toFixed(0)} MiB, idle ${(pass.rssAfterKb / 1024).toFixed(0)} MiB`);
+}
+
+/**
+ * Restart pass (ours): the controller stops, every Secret is deleted, a new process starts. Its
+ * SealedSecrets now carry status.keyFingerprints from the first one: the cold start of a restart or
+ * a failover, where the key hint (controller/unsealer.ts) spares the trial of keys.
+ */
+async function restartPass(plane: ControlPlane, api: Api, c: Case, wrapperDir: string): Promise<void> {
+  await stopCase(c);
+  c.controller = undefined;
+  c.starting = undefined;
+  await api.call('DELETE', `/api/v1/namespaces/${c.ssNs}/secrets`, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+  while ((await countSecrets(api, c.ssNs)) > 0) await sleep(POLL_MS);
+  await coldPass(plane, api, c, wrapperDir, 'restart');
 }
 
 /** Warm pass: delete every Secret of the case; time until its running controller recreated them all. */
 async function warmPass(plane: ControlPlane, api: Api, c: Case): Promise<void> {
-  const controller = c.controller as ControllerProcess;
-  const pid = controller.child.pid as number;
+  const controller = c.controller as Running;
+  const pid = controller.pid;
   const canReset = resetPeak(pid);
   const requestsBefore = await apiRequests(api);
   const unsealBefore = await unsealRequestsTotal(controller);
@@ -593,18 +681,22 @@ async function warmPass(plane: ControlPlane, api: Api, c: Case): Promise<void> {
 
 async function stopCase(c: Case): Promise<void> {
   await c.starting?.catch(() => undefined);
-  if (!c.controller) return;
-  const stopping = c.controller.stop();
-  const timedOut = await Promise.race([stopping.then(() => false), sleep(15_000, true)]);
-  if (timedOut) await c.controller.kill();
+  // stop() sends SIGTERM, then SIGKILL after a grace period.
+  await c.controller?.stop();
 }
 
-async function heapOf(controller: ControllerProcess | undefined): Promise<CaseResult['heap']> {
+async function heapOf(controller: Running | undefined): Promise<CaseResult['heap']> {
   if (!controller) return undefined;
   try {
     const text = await (await fetch(`${controller.metrics}/metrics`)).text();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
-    return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+    // prom-client's nodejs_heap_space_size_{used,total}_bytes{space="..."}: where the heap is.
+    const spaces = [...text.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)/gm)]
+      .map(([, space, total]) => ({ space: space ?? '', total: Number(total), used: Number(new RegExp(`^nodejs_heap_space_size_used_bytes\\{space="${space}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) }))
+      .filter((x) => x.total >= 1048576)
+      .map((x) => `${x.space.replace(/_space$/, '')} ${mib(x.used)}/${mib(x.total)}`)
+      .join(', ');
+    return { used: value('nodejs_heap_size_used_bytes'), total: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes'), spaces };
   } catch {
     return undefined;
   }
@@ -612,11 +704,11 @@ async function heapOf(controller: ControllerProcess | undefined): Promise<CaseRe
 
 async function caseResult(c: Case): Promise<CaseResult> {
   if (!c.cold) throw new Error(`${caseName(c)}: no cold pass`);
-  const pid = c.controller?.child.pid;
+  const pid = c.controller?.pid;
   return {
-    keys: c.keys, createMs: c.createMs, createApiCpu: c.createApiCpu, simulatedColdOps: c.simulatedColdOps,
-    cold: c.cold, steady: c.steady, idleRssKb: pid === undefined ? 0 : memoryKb(pid).rss, keysPerCount: c.keysPerCount,
-    heap: await heapOf(c.controller),
+    kind: c.kind, keys: c.keys, createMs: c.createMs, createApiCpu: c.createApiCpu, simulatedColdOps: c.simulatedColdOps,
+    cold: c.cold, restart: c.restart, steady: c.steady, idleRssKb: pid === undefined ? 0 : memoryKb(pid).rss, keysPerCount: c.keysPerCount,
+    heap: c.kind === 'ours' ? await heapOf(c.controller) : undefined,
   };
 }
 
@@ -805,19 +897,101 @@ Deleting all Secrets (one deletecollection) at the start of each warm pass: ${de
 - The SealedSecrets of both cases (separate namespaces, one controller each) are sealed offline with shared/sealed-secret.ts and
   created in the API server before any controller starts, so what is timed is the controller's work, not the creation rate.
   With 12 keys each one is sealed by a key chosen at random (seeded, SEED=${SEED}).
-- **Cold** (1 key, then 12 keys): the controller process (\`node dist/controller/main.js\`, test/harness/controller.ts, defaults:
-  8 workers, one unseal thread per core, leader election on, status updates on) is spawned, watching only its benchmark
-  namespace; timed from the spawn until the namespace holds N Secrets (counted every ${POLL_MS} ms with one \`limit=1\` metadata list: \`remainingItemCount\`).
+- **Cold** (1 key, then 12 keys): the controller process (\`node dist/controller/main.js\` with in-cluster configuration, as in the
+  side-by-side section; defaults: 8 workers, RSA on libuv's pool, leader election on, status updates on) is started, watching only its
+  benchmark namespace; timed from the process's start until the namespace holds N Secrets (counted every ${POLL_MS} ms with one \`limit=1\` metadata list: \`remainingItemCount\`).
   "First Secret" is when the count first moves: it includes Node start-up, loading the keys, the Lease and the informers' lists.
 - **Warm**: without restarting the controller (what it learned stays), all Secrets are deleted with one deletecollection; its
   Secret watch sees the deletions and recreates them. Timed from the delete request until N Secrets exist again. The delete
   itself takes API server time inside that window (figure above). Both controllers keep running (the idle one only renews its
   Lease) and the warm passes alternate 1, 12, 12, 1, 1, ... so that other load on the machine hits both cases alike; each pass
   waits until the controller is idle (trailing Events and status writes) before the next starts.
+- **Restart** (side-by-side section, last): the controller stops, every Secret is deleted, a new process starts on SealedSecrets whose
+  status.keyFingerprints the first process wrote: a restart or failover, where that status is the key hint (controller/unsealer.ts).
 - Peak RSS: the controller's VmHWM (reset with /proc/<pid>/clear_refs before each warm pass) and VmRSS sampled every ${POLL_MS} ms.
-  After the runs each idle controller held ${results.map((r) => `${(r.idleRssKb / 1024).toFixed(0)} MiB (${caseName(r)}${r.heap ? `: main-thread V8 heap ${mib(r.heap.used)} used, garbage included, of ${mib(r.heap.total)}; external ${mib(r.heap.external)}` : ''})`).join(', ')}.
-- CPU: utime + stime from /proc (the controller's threads by name: \`WorkerThread\` = unseal threads, \`MainThread\` = event loop).
+  After the runs each idle controller held ${results.map((r) => `${(r.idleRssKb / 1024).toFixed(0)} MiB (${caseName(r)}${r.heap ? `: V8 heap ${mib(r.heap.used)} used, garbage included, of ${mib(r.heap.total)} (by space, used/total: ${r.heap.spaces}); external ${mib(r.heap.external)}` : ''})`).join(', ')}.
+- CPU: utime + stime from /proc (the controller's threads by name: \`libuv-worker\` (RSA through WebCrypto) and \`WorkerThread\` (templates) = "unseal threads", \`MainThread\` = event loop).
 `;
+}
+
+/** The side-by-side section: every controller's cold pass, the ratios ours / upstream, the goals of issue 13. */
+function sideBySide(ours: CaseResult[], upstream: CaseResult[], info: ReturnType<typeof machine>, date: string): string {
+  const all = [...ours, ...upstream].sort((a, b) => a.keys - b.keys || a.kind.localeCompare(b.kind));
+  const controllerRequests = (p: Pass) => [...p.requests].filter(([key]) => /^(GET|POST|PUT|PATCH) (secrets|sealedsecrets|events)/.test(key)).reduce((a, [, n]) => a + n, 0);
+  const foreign = (p: Pass) => Math.max(0, p.cpu.machine - p.cpu.controller.total - p.cpu.apiServer - p.cpu.etcd - p.cpu.bench);
+  const rows = all.map((r) => [
+    kindName(r.kind), caseName(r),
+    `**${seconds(r.cold.elapsedMs)} s**`,
+    r.cold.firstMs === null ? '–' : `${seconds(r.cold.firstMs)} s`,
+    `${(r.cold.peakRssKb / 1024).toFixed(0)} MiB`,
+    `${(r.cold.rssAfterKb / 1024).toFixed(0)} MiB`,
+    r.cold.cpu.controller.total.toFixed(1),
+    `${(controllerRequests(r.cold) / N).toFixed(2)} (${perSealedSecret(r.cold.requests)})`,
+    `${foreign(r.cold).toFixed(1)} s`,
+  ]);
+  const find = (kind: Kind, keys: number) => all.find((r) => r.kind === kind && r.keys === keys);
+  const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '–');
+  const ratioRows: string[][] = [];
+  const goals: string[] = [];
+  const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
+  for (const keys of KEY_CASES) {
+    const mine = find('ours', keys);
+    for (const kind of ['upstream', 'upstream-defaults'] as const) {
+      const theirs = find(kind, keys);
+      if (!mine || !theirs) continue;
+      ratioRows.push([
+        `${caseName({ keys })} vs ${kindName(kind)}`,
+        x(theirs.cold.elapsedMs / mine.cold.elapsedMs),
+        x((mine.cold.firstMs ?? NaN) / (theirs.cold.firstMs ?? NaN)),
+        x(mine.cold.peakRssKb / theirs.cold.peakRssKb),
+        x(mine.cold.rssAfterKb / theirs.cold.rssAfterKb),
+        x(mine.cold.cpu.controller.total / theirs.cold.cpu.controller.total),
+      ]);
+      if (kind !== 'upstream') continue;
+      const speed = theirs.cold.elapsedMs / mine.cold.elapsedMs;
+      const peakLimit = N >= 10_000 ? 2 : 1.5;
+      goals.push(`${caseName({ keys })}: peak RSS ≤ ${peakLimit}x upstream's ${met(mine.cold.peakRssKb <= peakLimit * theirs.cold.peakRssKb)} (${x(mine.cold.peakRssKb / theirs.cold.peakRssKb)}); `
+        + `idle RSS ≤ 1.5x ${met(mine.cold.rssAfterKb <= 1.5 * theirs.cold.rssAfterKb)} (${x(mine.cold.rssAfterKb / theirs.cold.rssAfterKb)}); `
+        + `first Secret ≤ 1.5x ${met((mine.cold.firstMs ?? Infinity) <= 1.5 * (theirs.cold.firstMs ?? 0))} (${x((mine.cold.firstMs ?? NaN) / (theirs.cold.firstMs ?? NaN))}); `
+        + `all Secrets ≥ ${keys === 1 ? 3 : 5}x faster ${met(speed >= (keys === 1 ? 3 : 5))} (${x(speed)})`);
+    }
+  }
+  const one = find('ours', 1);
+  const twelve = find('ours', 12);
+  if (one && twelve) {
+    goals.push(`Many keys cold, ours, first start (no status yet: keys are guessed and tried): 12 keys ≤ 1.2x 1 key ${met(twelve.cold.elapsedMs <= 1.2 * one.cold.elapsedMs)} (${x(twelve.cold.elapsedMs / one.cold.elapsedMs)} in time, `
+      + `${x(twelve.cold.cpu.controller.total / one.cold.cpu.controller.total)} in controller CPU, ${x(twelve.cold.cpu.controller.unseal / one.cold.cpu.controller.unseal)} in RSA-thread CPU)`);
+    if (one.restart && twelve.restart) {
+      goals.push(`Many keys cold, ours, restart (a new process; status.keyFingerprints as the hint): 12 keys ≤ 1.2x 1 key ${met(twelve.restart.elapsedMs <= 1.2 * one.restart.elapsedMs)} (${x(twelve.restart.elapsedMs / one.restart.elapsedMs)} in time, `
+        + `${x(twelve.restart.cpu.controller.total / one.restart.cpu.controller.total)} in controller CPU, ${x(twelve.restart.cpu.controller.unseal / one.restart.cpu.controller.unseal)} in RSA-thread CPU); `
+        + `restart passes: 1 key ${seconds(one.restart.elapsedMs)} s (first Secret ${seconds(one.restart.firstMs ?? NaN)} s, peak ${(one.restart.peakRssKb / 1024).toFixed(0)} MiB), `
+        + `12 keys ${seconds(twelve.restart.elapsedMs)} s (first Secret ${seconds(twelve.restart.firstMs ?? NaN)} s, peak ${(twelve.restart.peakRssKb / 1024).toFixed(0)} MiB)`);
+    }
+  }
+  return `## Side by side with upstream (\`npm run bench:controller\`, cold passes)
+
+Measured ${date} on ${info.cores} cores (${info.cpu}), Node ${info.node}, commit \`${info.commit}\`${info.dirty ? ' (uncommitted changes: the built dist/ was measured)' : ''};
+N = ${N} SealedSecrets of ${VALUES} values (RSA-4096), the same keys and the same SealedSecrets (sealed alike for each controller's
+namespace), one controller process per row, started cold, in this order: ${cases(all)}. Both run with in-cluster configuration
+(a ServiceAccount token on a tmpfs in a private mount namespace, as in a pod), watching only their namespace; ours with its defaults
+(leader election on, status updates on), upstream's with its defaults apart from the client rate limit where the row says so.
+Times count from the process's start (/proc/<pid>/stat) until the namespace holds every Secret; "first Secret" until the first.
+Peak RSS is VmHWM at the end of the pass, idle RSS is VmRSS once the controller has been quiet for a second after it.
+
+${table(['controller', 'keys', 'all Secrets', 'first Secret', 'peak RSS', 'idle RSS', 'CPU s', 'API requests per SealedSecret', 'other load (CPU s)'], rows)}
+
+Ratios, ours / upstream (time: upstream / ours, so higher is better for ours):
+
+${table(['case', 'all Secrets: speed-up', 'first Secret', 'peak RSS', 'idle RSS', 'CPU s'], ratioRows)}
+
+${goals.map((g) => `- ${g}.`).join('\n')}
+`;
+}
+
+/** The order the cold passes ran in. */
+function cases(results: CaseResult[]): string {
+  const order = [...results].sort((a, b) => a.keys - b.keys || (a.kind === 'ours' ? -1 : b.kind === 'ours' ? 1 : a.kind.localeCompare(b.kind)));
+  return order.map((r) => `${kindName(r.kind)} ${caseName(r)}`).join(', ');
 }
 
 const SECTION_START = '<!-- bench:controller:start (written by scripts/bench-controller.ts: edits inside are overwritten) -->';
@@ -851,29 +1025,48 @@ async function main(): Promise<void> {
     const bound = await measureRsa(pairs[0] as SealingKeyPair);
     log(`RSA-4096 decrypt: ${bound.singleMsPerOp.toFixed(2)} ms on one thread, ${bound.twoThreadOpsPerSecond.toFixed(0)}/s on two`);
     await warmUp(api, pairs[pairs.length - 1] as SealingKeyPair);
-    const random = seeded(SEED);
+    const kinds: Kind[] = ['ours', ...(WITH_UPSTREAM ? ['upstream' as const] : []), ...(WITH_UPSTREAM && UPSTREAM_DEFAULTS ? ['upstream-defaults' as const] : [])];
+    if (WITH_UPSTREAM) log(`upstream's controller: ${(await ensureUpstreamBinaries()).controller}`);
+    // The same SealedSecrets for every controller: the same seed per key case, sealed for each one's namespace.
     // 1 key: the newest of the 12 (a minute old); 12 keys: all of them.
     const cases: Case[] = [];
-    for (const k of KEY_CASES) cases.push(await prepareCase(plane, api, pairs.slice(pairs.length - k), random));
+    for (const k of KEY_CASES) {
+      for (const kind of kinds) cases.push(await prepareCase(plane, api, kind, pairs.slice(pairs.length - k), seeded(SEED + k)));
+    }
     await sleep(2000); // let the API server finish what the creation started
+    const wrapperDir = mkdtempSync(join(tmpdir(), 'bench-controller-'));
+    const ours = cases.filter((c) => c.kind === 'ours');
     let results: CaseResult[];
+    let others: CaseResult[] = [];
     try {
-      for (const c of cases) await coldPass(plane, api, c);
+      // Cold passes alternate between the controllers: ours 1 key, upstream 1 key, ours 12 keys, ...
+      // Upstream's controllers stop after theirs; ours keep running for the warm passes.
+      for (const c of cases) {
+        await coldPass(plane, api, c, wrapperDir);
+        if (c.kind !== 'ours') {
+          others.push(await caseResult(c));
+          await stopCase(c);
+        }
+      }
       // Warm passes alternate between the cases (1, 12, 12, 1, ...), both controllers running, so
       // that other load on the machine and any drift hit both cases alike.
       for (let pass = 0; pass < STEADY_PASSES; pass++) {
-        for (const c of pass % 2 === 0 ? cases : [...cases].reverse()) await warmPass(plane, api, c);
+        for (const c of pass % 2 === 0 ? ours : [...ours].reverse()) await warmPass(plane, api, c);
       }
+      // Restarts last: a new process each, whose SealedSecrets' status names their keys.
+      for (const c of ours) await restartPass(plane, api, c, wrapperDir);
       results = [];
-      for (const c of cases) results.push(await caseResult(c));
+      for (const c of ours) results.push(await caseResult(c));
     } finally {
       for (const c of cases) await stopCase(c);
+      rmSync(wrapperDir, { recursive: true, force: true });
     }
+    others = others.filter((r) => r.kind !== 'ours');
     const boundEnd = await measureRsa(pairs[0] as SealingKeyPair);
     const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const distChanged = distStamp() !== stamp;
     if (distChanged) log('dist/ was rebuilt during the run: the figures may mix builds');
-    const section = report(results, bound, boundEnd, info, date, distChanged);
+    const section = `${sideBySide(results, others, info, date)}\n${report(results, bound, boundEnd, info, date, distChanged)}`;
     console.log(section);
     if (WRITE_DOCS) {
       writeDocs(section);

@@ -5,12 +5,13 @@
  * KeyUsage = encipherOnly (critical), BasicConstraints CA:TRUE (critical), signed SHA-256 with RSA.
  *
  * Key generation and signing run in OpenSSL's thread pool (async node:crypto), so a 4096-bit key
- * never blocks the event loop. node-forge only lays out the certificate's ASN.1; it is imported by
+ * never blocks the event loop. node-forge only lays out the certificate's ASN.1; it is loaded on
+ * the first certificate made (a controller that finds its keys never loads it: start-up time), by
  * the controller alone, never on the CLI's offline path.
  */
 import { generateKeyPair, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type forgeTypes from 'node-forge';
 import type { Random } from './crypto.ts';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -18,7 +19,7 @@ const signAsync = promisify(sign);
 
 /** Part of node-forge's API that its type definitions leave out. */
 interface ForgeTbs {
-  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+  getTBSCertificate(cert: forgeTypes.pki.Certificate): forgeTypes.asn1.Asn1;
 }
 
 export interface SealingKeyPair {
@@ -53,6 +54,7 @@ function serialHex(random: Random): string {
 /** A self-signed sealing certificate, PEM-encoded. */
 export async function createSealingCertificate(options: CertificateOptions): Promise<string> {
   const { keyPair, commonName, notBefore, validForMs, random } = options;
+  const forge = (await import('node-forge')).default;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(keyPair.publicKey.export({ type: 'spki', format: 'pem' }).toString());
   cert.serialNumber = serialHex(random);
@@ -74,7 +76,7 @@ export async function createSealingCertificate(options: CertificateOptions): Pro
   const tbs = (forge.pki as unknown as ForgeTbs).getTBSCertificate(cert);
   const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
   const signature = await signAsync('sha256', tbsDer, keyPair.privateKey);
-  const signed = cert as forge.pki.Certificate & { tbsCertificate: forge.asn1.Asn1 };
+  const signed = cert as forgeTypes.pki.Certificate & { tbsCertificate: forgeTypes.asn1.Asn1 };
   signed.tbsCertificate = tbs;
   signed.signature = signature.toString('binary');
   // forge ends PEM lines with CRLF; Go's pem.Encode (and so upstream) uses LF.

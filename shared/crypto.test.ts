@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { linodeVectors, pythonVectors, sealingKey, sealingPublicKey, secondKey, type Vector } from '../test/fixtures/fixtures.ts';
-import { hybridDecrypt, hybridEncrypt, splitCiphertext } from './crypto.ts';
+import { hybridDecrypt, hybridDecryptAsync, hybridEncrypt, splitCiphertext, webCryptoOpener } from './crypto.ts';
 import { DecryptError } from './errors.ts';
 import { encryptionLabel, SCOPES } from './scope.ts';
 
@@ -64,6 +64,41 @@ describe('negative vectors', () => {
 
   it('refuses everything when no key is given', () => {
     expect(failureOf(() => hybridDecrypt([], good, labelOf(v)))).toBe('no-key');
+  });
+});
+
+describe('hybridDecryptAsync (WebCrypto, the controller) answers as hybridDecrypt does', () => {
+  const openers = keys.map(webCryptoOpener);
+  const v = pythonVectors()[0] as Vector;
+  const asyncFailureOf = async (ciphertext: Buffer, label: Buffer) => {
+    try {
+      await hybridDecryptAsync(openers, ciphertext, label);
+    } catch (error) {
+      if (error instanceof DecryptError) return error.failure;
+      throw error;
+    }
+    return undefined;
+  };
+
+  it.each(pythonVectors().map((v) => [`${v.scope} ${v.namespace}/${v.name}`, v] as const))('opens the vector %s with the same key', async (_, v) => {
+    const sync = hybridDecrypt(keys, bytes(v.ciphertext), labelOf(v));
+    const opened = await hybridDecryptAsync(openers, bytes(v.ciphertext), labelOf(v));
+    expect(opened.plaintext.equals(sync.plaintext)).toBe(true);
+    expect(opened.keyIndex).toBe(sync.keyIndex);
+  });
+
+  it('fails the same way on a wrong label, a flipped tag, a flipped RSA byte, truncation and a smaller key\'s prefix', async () => {
+    const good = bytes(v.ciphertext);
+    const cases: [Buffer, Buffer][] = [
+      [good, encryptionLabel('strict', v.namespace, 'other-name')],
+      [Buffer.concat([good.subarray(0, -1), Buffer.from([(good.at(-1) as number) ^ 1])]), labelOf(v)],
+      [(() => { const b = Buffer.from(good); b[100] = (b[100] as number) ^ 1; return b; })(), labelOf(v)],
+      [good.subarray(0, 300), labelOf(v)],
+      [Buffer.concat([Buffer.from([0x01, 0x00]), good.subarray(2)]), labelOf(v)],
+    ];
+    for (const [ciphertext, label] of cases) {
+      expect(await asyncFailureOf(ciphertext, label)).toBe(failureOf(() => hybridDecrypt(keys, ciphertext, label)));
+    }
   });
 });
 

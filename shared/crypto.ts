@@ -17,6 +17,7 @@ import {
   createDecipheriv,
   privateDecrypt,
   publicEncrypt,
+  webcrypto,
   type KeyObject,
 } from 'node:crypto';
 import { DecryptError } from './errors.ts';
@@ -120,6 +121,46 @@ export function hybridDecrypt(keys: readonly KeyObject[], ciphertext: Uint8Array
   const { rsaPart, aesPart } = splitCiphertext(ciphertext);
   for (const [keyIndex, key] of keys.entries()) {
     const sessionKey = openSessionKey(key, rsaPart, label);
+    if (sessionKey !== undefined) return { plaintext: openBody(sessionKey, aesPart), keyIndex };
+  }
+  throw new DecryptError('no-key', 'no key could decrypt secret');
+}
+
+/**
+ * A private key that opens session keys asynchronously. The controller's: WebCrypto's
+ * RSA-OAEP decrypt runs on libuv's thread pool, so RSA never blocks the event loop and needs no
+ * worker thread (each a whole V8 isolate, ~15 MiB idle).
+ */
+export interface SessionKeyOpener {
+  /** Modulus bytes: a ciphertext of another length cannot be this key's (no RSA operation spent). */
+  readonly modulusBytes: number;
+  /** The session key, or undefined when this key (with this label) does not open `rsaPart`. */
+  open(rsaPart: Buffer, label: Uint8Array): Promise<Buffer | undefined>;
+}
+
+/** A SessionKeyOpener on WebCrypto, from a node:crypto private key (RSA-OAEP, SHA-256, MGF1-SHA-256). */
+export function webCryptoOpener(privateKey: KeyObject): SessionKeyOpener {
+  const key = privateKey.toCryptoKey({ name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['decrypt']);
+  return {
+    modulusBytes: modulusBytes(privateKey),
+    async open(rsaPart, label) {
+      try {
+        const opened = Buffer.from(await webcrypto.subtle.decrypt({ name: 'RSA-OAEP', label }, key, rsaPart));
+        return opened.length === SESSION_KEY_BYTES ? opened : undefined;
+      } catch {
+        // OperationError: wrong key or label, or not OAEP at all; WebCrypto does not say which.
+        return undefined;
+      }
+    },
+  };
+}
+
+/** hybridDecrypt with asynchronous keys: the same order, the same errors. */
+export async function hybridDecryptAsync(keys: readonly SessionKeyOpener[], ciphertext: Uint8Array, label: Uint8Array): Promise<Decrypted> {
+  const { rsaPart, aesPart } = splitCiphertext(ciphertext);
+  for (const [keyIndex, key] of keys.entries()) {
+    if (rsaPart.length !== key.modulusBytes) continue;
+    const sessionKey = await key.open(rsaPart, label);
     if (sessionKey !== undefined) return { plaintext: openBody(sessionKey, aesPart), keyIndex };
   }
   throw new DecryptError('no-key', 'no key could decrypt secret');

@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { decodeBase64, encodeBase64 } from './base64.ts';
-import { hybridDecrypt, hybridEncrypt, type Random } from './crypto.ts';
+import { hybridDecrypt, hybridEncrypt, type Decrypted, type Random } from './crypto.ts';
 import { DecryptError, UserError, type DecryptFailure } from './errors.ts';
 import {
   orderedMeta,
@@ -114,33 +114,100 @@ export function labelOf(sealed: SealedSecret): Buffer {
 }
 
 /**
+ * What unsealing asks of its driver, one step at a time: open one sealed value (trying the keys
+ * in `order`, indexes into the caller's keys), or render spec.template.data. The steps are the
+ * same whether the RSA work runs synchronously (node:crypto, kubeseal --recovery-unseal) or
+ * asynchronously off the event loop (WebCrypto, the controller): one implementation, two drivers.
+ */
+export type UnsealStep =
+  | { readonly type: 'open'; readonly ciphertext: Uint8Array; readonly label: Buffer; readonly order: readonly number[] }
+  | { readonly type: 'render'; readonly templateData: Readonly<Record<string, string | null>>; readonly decrypted: Readonly<Record<string, Uint8Array>> };
+
+/** The answer to a step: a Decrypted for 'open' (or a thrown DecryptError), the data for 'render'. */
+type StepAnswer = Decrypted | Record<string, Uint8Array>;
+
+interface StepOptions {
+  readonly keyCount: number;
+  readonly acceptDeprecatedV1Data?: boolean | undefined;
+  readonly canRender: boolean;
+}
+
+/**
  * Open every value of a SealedSecret and build the Secret it stands for: the template's metadata,
  * type and immutability, the SealedSecret's own name and namespace, and an owner reference to the
  * SealedSecret unless the template opts out. Fails as a whole if any value fails, naming each.
  */
 export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions): Unsealed {
+  const steps = unsealSteps(sealed, { keyCount: options.keys.length, acceptDeprecatedV1Data: options.acceptDeprecatedV1Data, canRender: options.renderTemplates !== undefined });
+  let next = steps.next();
+  while (!next.done) {
+    const step = next.value;
+    let answer: StepAnswer;
+    try {
+      answer = step.type === 'open'
+        ? hybridDecrypt(step.order.map((i) => options.keys[i] as KeyObject), step.ciphertext, step.label)
+        : (options.renderTemplates as NonNullable<UnsealOptions['renderTemplates']>)(step);
+    } catch (error) {
+      next = steps.throw(error);
+      continue;
+    }
+    next = steps.next(answer);
+  }
+  return next.value;
+}
+
+export interface AsyncUnsealOptions {
+  /** How many keys there are; `open` gets indexes below it. */
+  readonly keyCount: number;
+  /** Open one value with the first key of `order` that fits (crypto.ts hybridDecryptAsync); `keyIndex` indexes `order`. */
+  readonly open: (ciphertext: Uint8Array, label: Buffer, order: readonly number[]) => Promise<Decrypted>;
+  readonly acceptDeprecatedV1Data?: boolean;
+  readonly renderTemplates?: (input: { templateData: Readonly<Record<string, string | null>>; decrypted: Readonly<Record<string, Uint8Array>> }) => Promise<Record<string, Uint8Array>>;
+}
+
+/** unsealSealedSecret with the RSA work (and the template rendering) done by asynchronous callbacks. */
+export async function unsealSealedSecretAsync(sealed: SealedSecret, options: AsyncUnsealOptions): Promise<Unsealed> {
+  const steps = unsealSteps(sealed, { keyCount: options.keyCount, acceptDeprecatedV1Data: options.acceptDeprecatedV1Data, canRender: options.renderTemplates !== undefined });
+  let next = steps.next();
+  while (!next.done) {
+    const step = next.value;
+    let answer: StepAnswer;
+    try {
+      answer = step.type === 'open'
+        ? await options.open(step.ciphertext, step.label, step.order)
+        : await (options.renderTemplates as NonNullable<AsyncUnsealOptions['renderTemplates']>)(step);
+    } catch (error) {
+      next = steps.throw(error);
+      continue;
+    }
+    next = steps.next(answer);
+  }
+  return next.value;
+}
+
+function* unsealSteps(sealed: SealedSecret, options: StepOptions): Generator<UnsealStep, Unsealed, StepAnswer> {
   const template = sealed.spec.template ?? {};
   const templateData = template.data && Object.keys(template.data).length > 0 ? template.data : undefined;
-  if (templateData && !options.renderTemplates) {
+  if (templateData && !options.canRender) {
     throw new UnsupportedError('spec.template.data cannot be rendered here; unseal it with the controller');
   }
   const label = labelOf(sealed);
   const used = new Set<number>();
   let secret: Secret;
   if (sealed.spec.data !== undefined && sealed.spec.data !== null) {
-    secret = unsealDeprecatedV1(sealed, label, options, used);
+    secret = yield* unsealDeprecatedV1(sealed, label, options, used);
   } else {
     const data: StringMap = {};
     const decrypted: Record<string, Uint8Array> = {};
     const failures: { key: string; error: DecryptError }[] = [];
     // All values of a SealedSecret are almost always sealed with the same key: once one opens,
     // try that key first for the rest, so a SealedSecret costs K + m - 1 RSA operations at worst.
-    let order = options.keys.map((_, index) => index);
+    let order = Array.from({ length: options.keyCount }, (_, index) => index);
     for (const [key, text] of Object.entries(sealed.spec.encryptedData)) {
       const bytes = decodeBase64(text);
       try {
         if (bytes === undefined) throw new DecryptError('malformed', 'illegal base64 data');
-        const opened = hybridDecrypt(order.map((i) => options.keys[i] as KeyObject), bytes, label);
+        const opened = (yield { type: 'open', ciphertext: bytes, label, order }) as Decrypted;
         const keyIndex = order[opened.keyIndex] as number;
         order = [keyIndex, ...order.filter((i) => i !== keyIndex)];
         used.add(keyIndex);
@@ -152,9 +219,9 @@ export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions)
       }
     }
     if (failures.length > 0) throw combine(failures);
-    if (templateData && options.renderTemplates) {
+    if (templateData) {
       // Upstream's order: every value decrypted first, then the templates over all of them.
-      const rendered = options.renderTemplates({ templateData, decrypted });
+      const rendered = (yield { type: 'render', templateData, decrypted }) as Record<string, Uint8Array>;
       for (const key of Object.keys(data)) delete data[key];
       for (const [key, bytes] of Object.entries(rendered)) data[key] = encodeBase64(bytes);
     }
@@ -165,7 +232,7 @@ export function unsealSealedSecret(sealed: SealedSecret, options: UnsealOptions)
   return { secret: finishSecret(secret, sealed), keysUsed: [...used] };
 }
 
-function unsealDeprecatedV1(sealed: SealedSecret, label: Buffer, options: UnsealOptions, used: Set<number>): Secret {
+function* unsealDeprecatedV1(sealed: SealedSecret, label: Buffer, options: StepOptions, used: Set<number>): Generator<UnsealStep, Secret, StepAnswer> {
   if (!options.acceptDeprecatedV1Data) {
     throw new UnsupportedError("using deprecated 'data' field, use 'encryptedData' or flip the feature flag");
   }
@@ -174,7 +241,7 @@ function unsealDeprecatedV1(sealed: SealedSecret, label: Buffer, options: Unseal
   }
   const bytes = decodeBase64(sealed.spec.data ?? '');
   if (bytes === undefined) throw new DecryptError('malformed', 'spec.data is not valid base64');
-  const { plaintext, keyIndex } = hybridDecrypt(options.keys, bytes, label);
+  const { plaintext, keyIndex } = (yield { type: 'open', ciphertext: bytes, label, order: Array.from({ length: options.keyCount }, (_, i) => i) }) as Decrypted;
   used.add(keyIndex);
   let doc: unknown;
   try {

@@ -93,7 +93,7 @@ export function fakeKube(): FakeKube {
   };
 
   const client: KubeClient = {
-    kubeConfig: undefined as never,
+    server: '',
     async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
       calls.push({ method, path, ...(options.body === undefined ? {} : { body: options.body }), ...(options.query ? { query: options.query } : {}) });
       const failure = failures.findIndex((f) => f.method === method && f.path === path);
