@@ -22,10 +22,11 @@ export async function ensureContainerd(): Promise<string> {
   return runBuildScript('node-build.sh', []);
 }
 
-async function runBuildScript(name: string, args: readonly string[]): Promise<string> {
+/** Runs one of scripts/*-build.sh (its output shown) and returns the path on its last stdout line. */
+export async function runBuildScript(name: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const script = join(repoRoot(), 'scripts', name);
   return new Promise((resolveDir, reject) => {
-    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString('utf8');

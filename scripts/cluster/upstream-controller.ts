@@ -17,12 +17,12 @@
  * It watches only its own namespace and `watch` (never all namespaces: a shared test cluster has
  * other controllers' SealedSecrets), and listens on loopback on free ports.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, type ClusterClient } from './control-plane.ts';
+import { runBuildScript } from './binaries.ts';
+import type { ClusterClient } from './control-plane.ts';
 import { findOnPath, freePort, isRunning, logTail, ownDir, startProcess, stopProcess, tiedToParent, waitUntil } from './processes.ts';
 
 /** The release scripts/upstream-build.sh builds by default. */
@@ -38,20 +38,7 @@ export interface UpstreamBinaries {
 
 /** Builds (once; then instant) and finds upstream's binaries through scripts/upstream-build.sh. */
 export async function ensureUpstreamBinaries(): Promise<UpstreamBinaries> {
-  const script = join(repoRoot(), 'scripts', 'upstream-build.sh');
-  const dir = await new Promise<string>((resolveDir, reject) => {
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, UPSTREAM_VERSION: UPSTREAM_RELEASE } });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const last = stdout.trim().split('\n').pop()?.trim() ?? '';
-      if (code === 0 && last.startsWith('/')) resolveDir(last);
-      else reject(new Error(`${script} failed (exit code ${code}); see its output above`));
-    });
-  });
+  const dir = await runBuildScript('upstream-build.sh', [], { ...process.env, UPSTREAM_VERSION: UPSTREAM_RELEASE });
   return { dir, kubeseal: join(dir, 'kubeseal'), controller: join(dir, 'controller'), chart: join(dir, 'helm', 'sealed-secrets') };
 }
 
