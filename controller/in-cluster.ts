@@ -9,9 +9,9 @@
  * The token is read again once a minute (client-go's period): kubelet rotates projected tokens.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { proxyFor, type Env } from '../shared/proxy.ts';
 import type { KubeAccess } from './kube-client.ts';
+import { httpsTransport, type Transport } from './transport.ts';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const TOKEN_REFRESH_MS = 60_000;
@@ -48,7 +48,7 @@ export function inClusterAccess(options: InClusterOptions): KubeAccess {
   // Read once at start: a pod without its CA cannot talk to the API server at all.
   const ca = read('ca.crt', 'cluster CA');
   let token = { value: '', readAt: -Infinity };
-  let dispatcher: Dispatcher | undefined;
+  let transport: Promise<Transport> | undefined;
   return {
     server,
     async headers() {
@@ -62,14 +62,21 @@ export function inClusterAccess(options: InClusterOptions): KubeAccess {
       }
       return { authorization: `Bearer ${token.value}` };
     },
-    async dispatcher() {
-      if (dispatcher) return dispatcher;
-      // HTTP/1.1 only, as kube-client.ts explains; HTTPS_PROXY/NO_PROXY as client-go reads them.
-      const proxy = proxyFor(new URL(server), options.env);
-      dispatcher = proxy
-        ? new ProxyAgent({ uri: proxy, requestTls: { ca, allowH2: false }, allowH2: false })
-        : new Agent({ connect: { ca }, allowH2: false });
-      return dispatcher;
+    transport: async (url, request) => {
+      transport ??= makeTransport(server, ca, options.env);
+      return (await transport)(url, request);
     },
   };
+}
+
+/**
+ * Node's https client, HTTP/1.1; through HTTPS_PROXY/NO_PROXY as client-go reads them, undici's
+ * tunnel (loaded only then; kubeconfig-access.ts says why HTTP/2 stays off).
+ */
+async function makeTransport(server: string, ca: string, env: Env): Promise<Transport> {
+  const proxy = proxyFor(new URL(server), env);
+  if (!proxy) return httpsTransport({ ca });
+  const [{ ProxyAgent }, { undiciTransport }] = await Promise.all([import('undici'), import('./undici-transport.ts')]);
+  const agent = new ProxyAgent({ uri: proxy, requestTls: { ca, allowH2: false }, allowH2: false });
+  return undiciTransport(async () => agent);
 }

@@ -4,13 +4,11 @@
  * KubeConfig: kubeconfig files, exec plugins), loaded only then. Objects stay plain JSON (the same shapes as shared/kube.ts), errors carry
  * the HTTP status code, and an optional token bucket limits the request rate.
  */
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { fetch, type Dispatcher, type Response } from 'undici';
 import type { Env } from '../shared/proxy.ts';
 import { inClusterAccess, runsInCluster } from './in-cluster.ts';
 import { sleep } from './time.ts';
+import { lines, type Reply, type Transport } from './transport.ts';
 
 /** A failed API call. `code` is the HTTP status (0 when the server was not reached). */
 export class KubeApiError extends Error {
@@ -41,8 +39,8 @@ export interface KubeAccess {
   readonly server: string;
   /** Authentication headers for one request (asked each time: tokens rotate and expire). */
   headers(url: string, method: string): Promise<Record<string, string>>;
-  /** The connection pool for every request (made once, on the first request). */
-  dispatcher(): Promise<Dispatcher | undefined>;
+  /** Sends every request (its connection pool made once, on the first request). */
+  readonly transport: Transport;
 }
 
 /**
@@ -95,11 +93,11 @@ function rateLimiter(qps: number, burst: number): () => Promise<void> {
   };
 }
 
-async function errorFrom(response: Response, method: string, path: string): Promise<KubeApiError> {
+async function errorFrom(response: Reply, method: string, path: string): Promise<KubeApiError> {
   let reason = '';
   let message = `${method} ${path}: ${response.status} ${response.statusText}`;
   try {
-    const status = (await response.json()) as { reason?: string; message?: string };
+    const status = JSON.parse(await response.text()) as { reason?: string; message?: string };
     reason = status.reason ?? '';
     if (status.message) message = status.message;
   } catch {
@@ -114,19 +112,18 @@ async function errorFrom(response: Response, method: string, path: string): Prom
  */
 export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps?: number; burst?: number; timeoutMs?: number; env?: Env } = {}): KubeClient {
   const throttle = rateLimiter(options.qps ?? -1, options.burst ?? 10);
-  const isAccess = (s: KubeAccess | KubeConfig): s is KubeAccess => typeof (s as Partial<KubeAccess>).dispatcher === 'function';
+  const isAccess = (s: KubeAccess | KubeConfig): s is KubeAccess => typeof (s as Partial<KubeAccess>).transport === 'function';
   const server = isAccess(source) ? source.server : source.getCurrentCluster()?.server ?? '';
   let access: Promise<KubeAccess> | undefined = isAccess(source) ? Promise.resolve(source) : undefined;
   const timeoutMs = options.timeoutMs ?? 60_000;
 
-  async function send(method: string, path: string, opts: RequestOptions, isWatch: boolean): Promise<Response> {
+  async function send(method: string, path: string, opts: RequestOptions, isWatch: boolean): Promise<Reply> {
     await throttle();
     const url = new URL(server.replace(/\/$/, '') + path);
     for (const [key, value] of Object.entries(opts.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     access ??= import('./kubeconfig-access.ts').then((m) => m.kubeConfigAccess(source as KubeConfig, options.env ?? process.env));
     const through = await access;
     const headers: Record<string, string> = { ...(await through.headers(url.toString(), method)) };
-    const pool = await through.dispatcher();
     headers.accept = opts.accept ?? 'application/json';
     let body: string | undefined;
     if (opts.body !== undefined) {
@@ -135,13 +132,7 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
     }
     const signals = [opts.signal, isWatch ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
     try {
-      return await fetch(url, {
-        method,
-        headers,
-        body,
-        dispatcher: pool,
-        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
-      });
+      return await through.transport(url, { method, headers, body, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
     } catch (error) {
       if (opts.signal?.aborted) throw error;
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
@@ -153,17 +144,15 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
     server,
     async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
       const response = await send(method, path, opts, false);
-      if (!response.ok) throw await errorFrom(response, method, path);
+      if (response.status < 200 || response.status > 299) throw await errorFrom(response, method, path);
       const text = await response.text();
       return (text === '' ? undefined : JSON.parse(text)) as T;
     },
     async watch(path, opts) {
       const response = await send('GET', path, { ...opts, query: { ...opts.query, watch: 1 } }, true);
-      if (!response.ok) throw await errorFrom(response, 'WATCH', path);
-      if (!response.body) return;
-      const lines = createInterface({ input: Readable.fromWeb(response.body as never), crlfDelay: Infinity });
+      if (response.status < 200 || response.status > 299) throw await errorFrom(response, 'WATCH', path);
       try {
-        for await (const line of lines) {
+        for await (const line of lines(response.chunks())) {
           if (line.trim() === '') continue;
           const event = JSON.parse(line) as WatchEvent;
           if (event.type === 'ERROR') {

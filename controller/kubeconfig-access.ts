@@ -13,6 +13,7 @@ import { kubeconfigFiles, kubectlUsers, rawUsers, trimAuthorization } from '../s
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { proxyFor, type Env } from '../shared/proxy.ts';
 import type { KubeAccess } from './kube-client.ts';
+import { undiciTransport } from './undici-transport.ts';
 
 /**
  * Load credentials: --kubeconfig, else $KUBECONFIG or ~/.kube/config, else the in-cluster service
@@ -100,13 +101,13 @@ export function kubeConfigAccess(kubeConfig: KubeConfig, env: Env): KubeAccess {
       trimAuthorization(headers);
       return headers;
     },
-    dispatcher() {
-      // Made on the first request, from its context (a SOCKS proxy keeps client-node's dispatcher).
+    // The pool is made on the first request, from its context (a SOCKS proxy keeps client-node's dispatcher).
+    transport: undiciTransport(() => {
       dispatcher ??= createDispatcher(kubeConfig, lastContext ?? new RequestContext(server, HttpMethod.GET), env).catch((error: unknown) => {
         dispatcher = undefined; // try again on the next request
         throw error;
       });
       return dispatcher;
-    },
+    }),
   };
 }
