@@ -106,7 +106,7 @@ export async function runController(options: RunOptions): Promise<void> {
     const keyOrder = createKeyTrialOrder();
     const sealedSecrets = await watchSealedSecrets({
       client, namespaces: config.allNamespaces ? undefined : [config.namespace, ...config.additionalNamespaces], labelSelector: config.labelSelector,
-      recreateDeleted: !config.skipRecreate, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), usage, metrics, log, signal,
+      recreateDeleted: !config.skipRecreate, neverSyncedMeansMissing: config.updateStatus, oldGcBehavior: config.oldGcBehavior, forget: (uid) => keyOrder.forget(uid), usage, metrics, log, signal,
     });
     const unseal = createUnsealer({
       client, pool, keyOrder, keys: () => keys.keys(), probablyMissing: (key) => sealedSecrets.probablyMissing(key), lookup: (key) => sealedSecrets.lookup(key),

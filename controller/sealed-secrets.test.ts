@@ -46,6 +46,22 @@ describe('the SealedSecret watch', () => {
     await until(() => kube.watching('/apis/bitnami.com/v1alpha1/sealedsecrets') && kube.watching('/api/v1/secrets'));
   });
 
+  it('takes a listed SealedSecret that no controller ever synced as missing its Secret, only while statuses are written', async () => {
+    const seeded = () => {
+      const kube = fakeKube();
+      kube.seed('/api/v1/namespaces', { metadata: { name: 'app' } });
+      kube.seed(SEALED('app'), sealed('never'));
+      kube.seed(SEALED('app'), { ...sealed('synced'), status: { conditions: [{ type: 'Synced', status: 'True' }] } });
+      kube.seed(SEALED('app'), { ...sealed('failed'), status: { conditions: [{ type: 'Synced', status: 'False', message: 'no key' }] } });
+      return kube;
+    };
+    const { watch } = await start(seeded(), { neverSyncedMeansMissing: true });
+    expect(['never', 'synced', 'failed'].map((name) => watch.probablyMissing(`app/${name}`))).toEqual([true, false, false]);
+    expect(watch.probablyMissing('app/never')).toBe(false); // used once
+    const off = await start(seeded(), { neverSyncedMeansMissing: false });
+    expect(['never', 'synced', 'failed'].map((name) => off.watch.probablyMissing(`app/${name}`))).toEqual([false, false, false]);
+  });
+
   it('queues what it lists, what appears (its Secret is then probably missing) and what changes in spec, not in status', async () => {
     const kube = fakeKube();
     kube.seed('/api/v1/namespaces', { metadata: { name: 'app' } });

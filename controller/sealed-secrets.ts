@@ -32,6 +32,12 @@ export interface SealedSecretWatchOptions {
   readonly forget: (uid: string | undefined) => void;
   /** Kept up to date with every SealedSecret's status.keyFingerprints. */
   readonly usage?: KeyUsage;
+  /**
+   * Statuses are written (not --update-status=false): then a listed SealedSecret without a Synced
+   * condition was never unsealed by any controller (ours or upstream's), so its Secret is probably
+   * missing too and is created without being read first. A wrong guess costs one 409.
+   */
+  readonly neverSyncedMeansMissing?: boolean;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly signal: AbortSignal;
@@ -41,8 +47,9 @@ export interface SealedSecretWatch {
   /** The informers' current copy of a SealedSecret ("namespace/name"). */
   lookup(key: string): SealedSecret | undefined;
   /**
-   * Whether the Secret of `key` is probably missing (its deletion was seen, or its SealedSecret
-   * appeared after the first list). Answers true once per such event: the hint is used up.
+   * Whether the Secret of `key` is probably missing (its deletion was seen, its SealedSecret
+   * appeared after the first list, or was listed never synced: neverSyncedMeansMissing).
+   * Answers true once per such event: the hint is used up.
    */
   probablyMissing(key: string): boolean;
   /** Resolves once every SealedSecret informer started so far has listed. */
@@ -90,6 +97,8 @@ async function whenNamespaceReadable(
   }
 }
 
+const hasSyncedCondition = (sealed: SealedSecret): boolean => (sealed.status?.conditions ?? []).some((c) => c.type === 'Synced');
+
 export async function watchSealedSecrets(options: SealedSecretWatchOptions): Promise<SealedSecretWatch> {
   const { client, metrics, log, signal } = options;
   /** Keys whose Secret was just deleted, or whose SealedSecret appeared after the first list. */
@@ -120,7 +129,7 @@ export async function watchSealedSecrets(options: SealedSecretWatchOptions): Pro
       signal,
       onAdd: (sealed) => {
         options.usage?.set(objectKey(sealed), sealed.status?.keyFingerprints);
-        if (listed) missing.add(objectKey(sealed));
+        if (listed || (options.neverSyncedMeansMissing === true && !hasSyncedCondition(sealed))) missing.add(objectKey(sealed));
         enqueue(objectKey(sealed), true);
       },
       onUpdate: (sealed, old) => {
