@@ -27,11 +27,13 @@ COPY cli/ cli/
 COPY controller/ controller/
 # The sealing page (web/), bundled for browsers into dist/web with esbuild (a devDependency).
 COPY web/ web/
-COPY scripts/web-bundle.ts scripts/
-# Only the TypeScript build: the image runs the controller, not the kubeseal bundle (npm run bundle).
+COPY scripts/web-bundle.ts scripts/controller-bundle.ts scripts/
+# The TypeScript build and the controller's bundle (scripts/controller-bundle.ts); not the kubeseal
+# bundle (npm run bundle): the image runs the controller only.
 # Then drop what only compilers and people read (type declarations, source maps, TypeScript
 # sources, READMEs; licences stay): about 17 MB, mostly @kubernetes/client-node's.
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json \
+ && node -e "import('./scripts/controller-bundle.ts').then((m) => m.bundleController(process.cwd()))" \
  && node -e "import('./scripts/web-bundle.ts').then((m) => m.buildWeb(process.cwd()))" \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf node_modules/.package-lock.json dist/bin dist/cli \
@@ -56,4 +58,4 @@ EXPOSE 8080 8081
 # node as PID 1 is fine here: the controller handles SIGTERM itself and starts no child processes.
 # The absolute path: the runtime image has no shell and no PATH lookup to rely on.
 # The V8 flags are those of controller/main.ts's first line (controller/main-flags.test.ts checks it).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "/app/dist/controller/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "--no-opt", "--no-maglev", "/app/dist/controller/main.js"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
+#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size --no-opt --no-maglev
 /**
  * sealed-secrets-controller entry point: the only place that exits the process. Bad flags print
  * one line and exit 2; SIGTERM/SIGINT stop gracefully (the Lease is released so another replica
@@ -10,8 +10,14 @@
  * informers list and the work queue runs, and RSS keeps what it grew to; the controller's
  * short-lived garbage (JSON, HTTP) fits in 2 MiB semi-spaces at the cost of more, shorter
  * scavenges. --optimize-for-size: V8 grows the old generation less eagerly (and compiles less
- * eagerly); the event loop is a small part of the controller's CPU. Measured after 200
- * SealedSecrets: RSS 150 MiB with neither, 134 with the first, 115 with both (docs/benchmarks.md). Set here rather than left to each Deployment, because the
+ * eagerly); the event loop is a small part of the controller's CPU. --no-opt --no-maglev: only
+ * V8's interpreter and its baseline compiler (Sparkplug); the optimizing compilers' memory (their
+ * compile jobs' zones, the binary's pages they touch) costs ~15 MiB of RSS, and what they save is
+ * ~0.3 CPU s of the event loop's ~2.4 per 1000 SealedSecrets (RSA and JSON parsing are native code
+ * either way). Measured at
+ * N = 1000: peak RSS 150 MiB with none of these, 134 with the first, 115 with the first two
+ * (before controller/transport.ts), and 98-103 -> 82-84 MiB for the last two
+ * (docs/benchmarks.md). Set here rather than left to each Deployment, because the
  * memory goals are the controller's; not by re-exec (a second Node start-up, and a parent
  * process kept as PID 1), nor by v8.setFlagsFromString (heap sizes are fixed once the heap exists).
  */

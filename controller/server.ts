@@ -23,7 +23,6 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ControllerKeys } from '../shared/controller-api.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, type SealedSecret } from '../shared/kube.ts';
-import { parseDocuments } from '../shared/manifest.ts';
 import { checkTemplateScope, compareTemplate, reencryptSealedSecret } from '../shared/re-encrypt.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -93,7 +92,9 @@ export function rsaCost(sealed: SealedSecret, keys: number): number {
 }
 
 /** A request body as a SealedSecret; throws UserError. Like upstream, multi-document bodies are refused. */
-function readBody(body: unknown): SealedSecret {
+async function readBody(body: unknown): Promise<SealedSecret> {
+  // The YAML parser loads with the first body: most replicas never get one (kubeseal verifies offline).
+  const { parseDocuments } = await import('../shared/manifest.ts');
   // The bytes, so that invalid UTF-8 is refused as kubeseal refuses it, not replaced with U+FFFD.
   const docs = parseDocuments(Buffer.isBuffer(body) ? body : new Uint8Array(0), 'request body');
   if (docs.length !== 1) throw new UserError(`request body must hold exactly one SealedSecret, it holds ${docs.length}`);
@@ -185,7 +186,7 @@ export function createApp(options: ServerOptions): express.Express {
   app.all('/v1/verify', instrument('/v1/verify'), rateLimited, body, async (req, res) => {
     let sealed: SealedSecret;
     try {
-      sealed = readBody(req.body);
+      sealed = await readBody(req.body);
     } catch (error) {
       log.info('verify: bad request body', { error: errorMessage(error) });
       res.status(500).end();
@@ -203,7 +204,7 @@ export function createApp(options: ServerOptions): express.Express {
   app.all('/v1/rotate', instrument('/v1/rotate'), rateLimited, body, async (req, res) => {
     let sealed: SealedSecret;
     try {
-      sealed = readBody(req.body);
+      sealed = await readBody(req.body);
       checkTemplateScope(sealed);
     } catch (error) {
       log.info('rotate: bad request body', { error: errorMessage(error) });

@@ -1,5 +1,6 @@
 /**
- * `npm run bundle` (the last step of `npm run build`): the kubeseal executable, in dist/bin/.
+ * `npm run bundle` (the last step of `npm run build`): the kubeseal executable, in dist/bin/, and
+ * the controller's bundle, in dist/controller/ (scripts/controller-bundle.ts).
  *
  *   kubeseal.js                        the package's bin: a loader, below (LOADER)
  *   kubeseal-cli.cjs                   the CLI and its libraries in one CommonJS file, from dist/cli/main.js;
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { build, type Plugin } from 'esbuild';
 import type { Io } from '../cli/io.ts';
+import { bundleController } from './controller-bundle.ts';
 import { buildWeb } from './web-bundle.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(cliFile), module, cliFile, dirname(cliFile));
   await warmUp(module.exports);
   writeFileSync(cacheFile, script.createCachedData());
+  await bundleController(root);
   // The controller's sealing page (scripts/web-bundle.ts).
   await buildWeb(root);
 }

@@ -48,7 +48,7 @@ const BUILD_DEBS = ['busybox'];
 const OS_RELEASE_DEB = 'base-files';
 
 /** What the controller image is built from: a change to any of these means a rebuild. */
-const IMAGE_INPUTS = ['Dockerfile', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'shared', 'cli', 'controller', 'web', 'scripts/web-bundle.ts'];
+const IMAGE_INPUTS = ['Dockerfile', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'shared', 'cli', 'controller', 'web', 'scripts/web-bundle.ts', 'scripts/controller-bundle.ts'];
 
 export function cacheRoot(): string {
   return process.env.SEALED_SECRETS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sealed-secrets-ts');
