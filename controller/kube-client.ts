@@ -32,6 +32,8 @@ export interface RequestOptions {
   contentType?: string;
   accept?: string;
   signal?: AbortSignal;
+  /** The caller does not read the answer: its body is drained, not decoded or parsed (resolves to undefined). */
+  ignoreBody?: boolean;
 }
 
 /** Where the API server is and how to reach it as whom. */
@@ -130,9 +132,8 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
       headers['content-type'] = opts.contentType ?? 'application/json';
       body = JSON.stringify(opts.body);
     }
-    const signals = [opts.signal, isWatch ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
     try {
-      return await through.transport(url, { method, headers, body, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+      return await through.transport(url, { method, headers, body, signal: opts.signal, timeoutMs: isWatch ? undefined : timeoutMs });
     } catch (error) {
       if (opts.signal?.aborted) throw error;
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
@@ -145,6 +146,10 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
     async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
       const response = await send(method, path, opts, false);
       if (response.status < 200 || response.status > 299) throw await errorFrom(response, method, path);
+      if (opts.ignoreBody === true) {
+        await response.discard();
+        return undefined as T;
+      }
       const text = await response.text();
       return (text === '' ? undefined : JSON.parse(text)) as T;
     },

@@ -121,4 +121,46 @@ describe('httpsTransport', () => {
     })()).rejects.toThrow();
     expect(seen).toEqual(['{"type":"ADDED","x":"é"}']);
   });
+
+  it('drains a body it is told to discard, and the connection serves the next request', async () => {
+    const server = await start((_request, response) => response.end(JSON.stringify({ padding: 'x'.repeat(100_000) })));
+    const send = httpsTransport({ ca: ca.cert });
+    await (await send(server.url('/a'), { method: 'POST', headers: {}, body: '{}' })).discard();
+    expect(JSON.parse(await (await send(server.url('/b'), { method: 'GET', headers: {} })).text()).padding).toHaveLength(100_000);
+    expect(server.sockets.size).toBe(1);
+  });
+
+  it('gives up on a server that does not answer within timeoutMs, and leaves a watch (no timeout) open', async () => {
+    const server = await start((request, response) => {
+      if (request.url === '/watch') response.writeHead(200).flushHeaders();
+      // /slow: never answered
+    });
+    const send = httpsTransport({ ca: ca.cert });
+    const started = performance.now();
+    await expect(send(server.url('/slow'), { method: 'GET', headers: {}, timeoutMs: 200 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    expect(performance.now() - started).toBeLessThan(5000);
+    const abort = new AbortController();
+    const watch = await send(server.url('/watch'), { method: 'GET', headers: {}, signal: abort.signal });
+    expect(watch.status).toBe(200);
+    const read = (async () => {
+      for await (const _chunk of watch.chunks()) break;
+    })();
+    let settled = false;
+    void read.then(() => (settled = true), () => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(settled).toBe(false);
+    abort.abort();
+    await read.catch(() => undefined);
+  });
+
+  it('rejects a body that the server cuts short', async () => {
+    const server = await start((request, response) => {
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write('{"partial":');
+      setTimeout(() => request.socket.destroy(), 20);
+    });
+    const send = httpsTransport({ ca: ca.cert });
+    await expect((await send(server.url('/'), { method: 'GET', headers: {} })).text()).rejects.toThrow();
+    await expect((await send(server.url('/'), { method: 'GET', headers: {} })).discard()).rejects.toThrow();
+  });
 });

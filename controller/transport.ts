@@ -18,6 +18,8 @@ export interface TransportRequest {
   readonly headers: Record<string, string>;
   readonly body?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Give up when the server sends nothing for this long (ms); undefined: wait (watches). */
+  readonly timeoutMs?: number | undefined;
 }
 
 export interface Reply {
@@ -27,6 +29,8 @@ export interface Reply {
   text(): Promise<string>;
   /** The body's chunks as text (UTF-8 decoded across chunk boundaries). */
   chunks(): AsyncIterable<string>;
+  /** Read the body to its end and drop it (the connection goes back to the pool). */
+  discard(): Promise<void>;
 }
 
 export type Transport = (url: URL, request: TransportRequest) => Promise<Reply>;
@@ -46,17 +50,34 @@ export async function* lines(chunks: AsyncIterable<string>): AsyncIterable<strin
   if (carry !== '') yield carry;
 }
 
+/** The end of a response body; event listeners, not `for await`: a cold pass reads ~3000 of them. */
+function ended(response: IncomingMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    response.once('end', resolve);
+    response.once('error', reject);
+    // After 'end' this changes nothing; without it, the body was cut short.
+    response.once('close', () => reject(Object.assign(new Error('the response ended early'), { code: 'ECONNRESET' })));
+  });
+}
+
 function replyFrom(response: IncomingMessage): Reply {
-  response.setEncoding('utf8');
   return {
     status: response.statusCode ?? 0,
     statusText: response.statusMessage ?? '',
     async text() {
+      response.setEncoding('utf8');
       let text = '';
-      for await (const chunk of response as AsyncIterable<string>) text += chunk;
+      response.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      await ended(response);
       return text;
     },
-    chunks: () => response as AsyncIterable<string>,
+    chunks: () => response.setEncoding('utf8') as AsyncIterable<string>,
+    async discard() {
+      response.resume();
+      await ended(response);
+    },
   };
 }
 
@@ -80,6 +101,11 @@ export function httpsTransport(options: HttpsTransportOptions): Transport {
       const headers: Record<string, string | number> = { ...request.headers };
       if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
       const outgoing: ClientRequest = https.request(url, { method: request.method, headers, agent, ...(request.signal ? { signal: request.signal } : {}) }, (response) => resolve({ reply: replyFrom(response) }));
+      // The socket's idle timer (already there for keep-alive), not a timer and an AbortSignal per request.
+      const { timeoutMs } = request;
+      if (timeoutMs !== undefined) {
+        outgoing.setTimeout(timeoutMs, () => outgoing.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
+      }
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
         if (outgoing.reusedSocket && error.code === 'ECONNRESET' && !request.signal?.aborted) resolve({ retry: true });
         else reject(error);

@@ -116,7 +116,7 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
     const event = sealedSecretEvent({ sealed, type, reason, message, now: options.now(), instance: options.identity });
     log[type === 'Normal' ? 'info' : 'warn'](message, { event: reason, sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}` });
     try {
-      await client.request('POST', apiPath(EVENTS, { namespace: sealed.metadata.namespace ?? '' }), { body: event, signal });
+      await client.request('POST', apiPath(EVENTS, { namespace: sealed.metadata.namespace ?? '' }), { body: event, signal, ignoreBody: true });
     } catch (error) {
       log.warn('could not record event', { reason, error: errorMessage(error) });
     }
@@ -133,6 +133,7 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
         body: { status },
         contentType: 'application/merge-patch+json',
         signal,
+        ignoreBody: true,
       });
     } catch (error) {
       if (signal.aborted) throw error;
@@ -149,7 +150,7 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
       const plan = planSecret(desired, undefined, sealed.metadata.uid);
       try {
         if (plan.action === 'create') {
-          await client.request('POST', secretPath(namespace), { body: plan.secret, signal });
+          await client.request('POST', secretPath(namespace), { body: plan.secret, signal, ignoreBody: true });
           return { changed: true };
         }
       } catch (error) {
@@ -172,10 +173,10 @@ export function createUnsealer(options: UnsealerOptions): (key: string, signal: 
         case 'refuse':
           return { reason: plan.retry ? 'unmanaged' : 'update', event: EVENT_UPDATE_FAILED, message: plan.message, retry: plan.retry };
         case 'create':
-          await client.request('POST', secretPath(namespace), { body: plan.secret, signal });
+          await client.request('POST', secretPath(namespace), { body: plan.secret, signal, ignoreBody: true });
           return { changed: true };
         case 'update':
-          await client.request('PUT', secretPath(namespace, name), { body: plan.secret, signal });
+          await client.request('PUT', secretPath(namespace, name), { body: plan.secret, signal, ignoreBody: true });
           return { changed: true };
       }
     } catch (error) {
