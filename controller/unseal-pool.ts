@@ -75,6 +75,7 @@ export function createUnsealPool(options: { size?: number; httpSize?: number; ac
       const gate = gates[priority];
       const openers: SessionKeyOpener[] = ordered.map(({ opener }) => ({
         modulusBytes: opener.modulusBytes,
+        ...(opener.modulus ? { modulus: opener.modulus } : {}),
         open: (rsaPart, label) => gate(() => opener.open(rsaPart, label)),
       }));
       const { secret, keysUsed } = await unsealSealedSecretAsync(sealed, {

@@ -102,6 +102,36 @@ describe('hybridDecryptAsync (WebCrypto, the controller) answers as hybridDecryp
   });
 });
 
+describe('hybridDecryptAsync rules a key out by its modulus without an RSA operation', () => {
+  const v = pythonVectors()[0] as Vector;
+  const counted = (opener: ReturnType<typeof webCryptoOpener>) => {
+    const calls = { n: 0 };
+    return { calls, opener: { ...opener, open: (rsaPart: Buffer, label: Uint8Array) => (calls.n++, opener.open(rsaPart, label)) } };
+  };
+
+  it('knows each key\'s modulus', () => {
+    for (const key of keys) {
+      const n = Buffer.from(key.export({ format: 'jwk' }).n as string, 'base64url');
+      expect(webCryptoOpener(key).modulus?.equals(n)).toBe(true);
+    }
+  });
+
+  it('does not try a key whose modulus the RSA part reaches, and still opens with the one that fits', async () => {
+    const good = bytes(v.ciphertext);
+    const [first, second] = keys.map((k) => counted(webCryptoOpener(k)));
+    if (!first || !second) throw new Error('two keys expected');
+    // An RSA part of all 0xff bytes is above every modulus of its length.
+    const high = Buffer.from(good);
+    high.fill(0xff, 2, 2 + 512);
+    await expect(hybridDecryptAsync([first.opener, second.opener], high, labelOf(v))).rejects.toMatchObject({ failure: 'no-key' });
+    expect([first.calls.n, second.calls.n]).toEqual([0, 0]);
+    // A real one: only the keys below whose modulus it lies are asked.
+    const opened = await hybridDecryptAsync([second.opener, first.opener], good, labelOf(v));
+    expect(opened.plaintext.equals(hybridDecrypt(keys, good, labelOf(v)).plaintext)).toBe(true);
+    expect(first.calls.n).toBe(1);
+  });
+});
+
 describe('hybridEncrypt', () => {
   it('lays out prefix, RSA part and AES-GCM part as upstream', () => {
     const sessionKey = Buffer.alloc(32, 7);
