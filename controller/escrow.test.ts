@@ -85,6 +85,29 @@ describe('escrow', () => {
     expect(t.writes()).toEqual(['POST']); // the failed one; the retry waits for its backoff
   });
 
+  it('reads again at once after a conflict, but backs off when conflicts keep coming', async () => {
+    const admin = await generateAgeIdentity();
+    const t = await setUp([admin.recipient]);
+    t.add(stored('key-a'));
+    const conflict = () => new KubeApiError(409, 'AlreadyExists', 'configmaps "backup" already exists');
+    t.kube.failNext('POST', CONFIG_MAPS, conflict());
+    await t.sync();
+    expect(t.writes()).toEqual(['POST', 'POST']); // one conflict: written on the second try, no error counted
+    expect((await t.metrics.keyBackupErrors.get()).values[0]?.value).toBe(0);
+
+    const u = await setUp([admin.recipient]);
+    u.add(stored('key-a'));
+    for (let i = 0; i < 10; i++) u.kube.failNext('POST', CONFIG_MAPS, conflict());
+    const stop = new AbortController();
+    u.escrow.backUp(stop.signal);
+    const errors = async () => (await u.metrics.keyBackupErrors.get()).values[0]?.value;
+    while ((await errors()) !== 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stop.abort();
+    await u.escrow.idle();
+    expect(u.writes()).toEqual(['POST', 'POST', 'POST', 'POST']); // the first and three at once, then the backoff
+  });
+
   it('refuses a recipient with a bad checksum, quoting only the recipient', async () => {
     const { recipient } = await generateAgeIdentity();
     const broken = `${recipient.slice(0, -1)}${recipient.endsWith('q') ? 'p' : 'q'}`;

@@ -23,6 +23,9 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { sleep } from './time.ts';
 
+
+/** Conflicts retried at once before the backoff applies. */
+const CONFLICTS_IN_A_ROW = 3;
 export interface EscrowOptions {
   readonly client: KubeClient;
   readonly namespace: string;
@@ -104,17 +107,20 @@ export function createEscrow(options: EscrowOptions): Escrow {
   }
 
   async function run(signal: AbortSignal): Promise<void> {
-    for (let failures = 0; !signal.aborted;) {
+    for (let failures = 0, conflicts = 0; !signal.aborted;) {
       again = false;
       try {
         await syncOnce(signal);
         metrics.keyBackupTimestamp.set(Date.now() / 1000);
         failures = 0;
+        conflicts = 0;
         if (!again) return;
       } catch (error) {
         if (signal.aborted) return;
-        // A conflict is someone else's write meanwhile: read again at once.
-        if (isConflict(error)) continue;
+        // A conflict is someone else's write meanwhile: read again at once, a few times in a row;
+        // beyond that, another writer keeps winning (a loop elsewhere): back off like any failure.
+        if (isConflict(error) && ++conflicts <= CONFLICTS_IN_A_ROW) continue;
+        conflicts = 0;
         failures++;
         metrics.keyBackupErrors.inc();
         log.warn('could not back up the sealing keys (escrow); retrying', { configmap: name, error: errorMessage(error), attempt: failures });
