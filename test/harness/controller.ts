@@ -18,6 +18,12 @@ export interface ControllerProcess {
   logs(): string;
   /** Resolves with the first log line (present or future) matching `pattern`. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** The value of the unlabelled metric sealed_secrets_controller_<name>, or undefined while it has none. */
+  metric(name: string): Promise<number | undefined>;
+  /** Resolves once it has exactly `count` sealing keys loaded (the keys metric). */
+  waitForKeys(count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once it leads (the leader metric is 1). */
+  waitForLeading(timeoutMs?: number): Promise<void>;
   /** SIGTERM, then wait for the exit; returns the exit code. */
   stop(): Promise<number | null>;
   /** SIGKILL (a crash), then wait for the exit. */
@@ -102,6 +108,22 @@ export async function startController(options: StartControllerOptions): Promise<
   };
 
   const serving = await waitForLog(/msg=serving /);
+  const metricsUrl = `http://${/metrics=(\S+)/.exec(serving)?.[1] ?? ''}/metrics`;
+  const metric = async (metricName: string): Promise<number | undefined> => {
+    const found = new RegExp(`^sealed_secrets_controller_${metricName} (\\S+)$`, 'm').exec(await (await fetch(metricsUrl)).text());
+    return found ? Number(found[1]) : undefined;
+  };
+  const waitForMetric = async (metricName: string, wanted: number, timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    let last: number | undefined;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`controller ${name} exited before ${metricName} was ${wanted}; its log:\n${text}`);
+      last = await metric(metricName).catch(() => undefined);
+      if (last === wanted) return;
+      if (Date.now() > deadline) throw new Error(`controller ${name}: ${metricName} was ${last} after ${timeoutMs} ms, not ${wanted}; its log:\n${text}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   const http = /http=(\S+)/.exec(serving)?.[1] ?? '';
   const metrics = /metrics=(\S+)/.exec(serving)?.[1] ?? '';
   const identity = /identity=(\S+)/.exec(await waitForLog(/msg=starting /))?.[1] ?? '';
@@ -112,6 +134,9 @@ export async function startController(options: StartControllerOptions): Promise<
     identity,
     logs: () => text,
     waitForLog,
+    metric,
+    waitForKeys: (count, timeoutMs = 60_000) => waitForMetric('keys', count, timeoutMs),
+    waitForLeading: (timeoutMs = 60_000) => waitForMetric('leader', 1, timeoutMs),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

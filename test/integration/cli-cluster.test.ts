@@ -88,7 +88,7 @@ describe.skipIf(noNetns !== null)('through the API server\'s service proxy', () 
     ctl = ['--controller-namespace', home];
     netns = await createNetns();
     controller = await startControllerIn(netns, { kubeconfigPath: cluster.kubeconfigPath, server: cluster.server, namespace: home, watch: [app] });
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
     await exposeController(cluster, { namespace: home, name: 'sealed-secrets-controller', address: netns.address, targetPort: 8080 });
   });
   afterAll(async () => {
@@ -362,7 +362,7 @@ describe('without the service proxy: the certificate from the ConfigMap', () => 
   beforeAll(async () => {
     home = await cluster.createNamespace('kubeseal-cm');
     controller = await startController({ kubeconfigPath: cluster.kubeconfigPath, namespace: home });
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
   });
   afterAll(async () => {
     await controller?.stop();

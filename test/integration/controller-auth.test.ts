@@ -71,7 +71,7 @@ describe('a kubeconfig tokenFile, and namespaces that cannot be read at start-up
 
     const controller = await startController({ kubeconfigPath: kubeconfig, namespace: home, watch: [app, later] });
     controllers.push(controller);
-    await controller.waitForLog(/new sealing key generated/, 90_000);
+    await controller.waitForKeys(1, 90_000);
 
     // kubeseal reads the same kubeconfig: no Service here, so the certificate comes from the ConfigMap
     const fetched = await eventually(async () => {

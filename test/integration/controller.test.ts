@@ -24,7 +24,7 @@ beforeAll(async () => {
   ns = await cluster.createNamespace('ctl-app');
   other = await cluster.createNamespace('ctl-other');
   controller = await startController({ kubeconfigPath: cluster.kubeconfigPath, namespace: home, watch: [ns, other] });
-  await controller.waitForLog(/new sealing key generated/);
+  await controller.waitForKeys(1);
   cert = `${controller.http}/v1/cert.pem`;
 });
 afterAll(async () => {
@@ -312,7 +312,7 @@ describe('--metrics-omit-secret-labels (upstream v0.39, #1972)', () => {
     const app2 = await cluster.createNamespace('ctl-omit-app');
     const quiet = await startController({ kubeconfigPath: cluster.kubeconfigPath, namespace: home2, watch: [app2], args: ['--metrics-omit-secret-labels', '--key-size', '2048'] });
     try {
-      await quiet.waitForLog(/new sealing key generated/);
+      await quiet.waitForKeys(1);
       await apply(cluster, await seal(secret('inventory-name', app2), `${quiet.http}/v1/cert.pem`));
       await eventually(async () => expect(synced(await getSealed(cluster, app2, 'inventory-name'))?.status).toBe('True'));
       const metrics = await (await fetch(`${quiet.metrics}/metrics`)).text();

@@ -528,7 +528,7 @@ describe.skipIf(cluster.dir === null)('the controller, running with only the per
     // The Deployment's flags, less the listen addresses: the harness picks free local ports.
     const args = find<V1Deployment>('Deployment', NAME).spec!.template.spec!.containers[0]!.args!.filter((a) => !a.startsWith('--listen'));
     running = await startController({ kubeconfigPath: identity, namespace, watch: [app], args });
-    await running.waitForLog(/new sealing key generated/);
+    await running.waitForKeys(1);
   });
 
   afterAll(async () => {

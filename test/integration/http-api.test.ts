@@ -24,7 +24,7 @@ beforeAll(async () => {
   home = await cluster.createNamespace('http-home');
   app = await cluster.createNamespace('http-app');
   controller = await startController({ kubeconfigPath: cluster.kubeconfigPath, namespace: home, watch: [app], args: ['--rate-limit', '5', '--rate-limit-burst', '5', '--max-request-bytes', '65536'] });
-  await controller.waitForLog(/new sealing key generated/);
+  await controller.waitForKeys(1);
   victimYaml = await seal({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'victim', namespace: app }, stringData: { password: 'topsecret-value' } }, `${controller.http}/v1/cert.pem`);
   victim = readSealedSecret(parseDocuments(victimYaml)[0], 'victim');
 });

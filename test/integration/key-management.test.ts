@@ -55,7 +55,7 @@ describe('which key opens what', () => {
     const app = await cluster.createNamespace('km-app');
     await apply(cluster, keySecret('key-one', home, 'one'));
     const controller = await controllerIn(home, [app]);
-    await controller.waitForLog(/msg="leading/);
+    await controller.waitForLeading();
     for (const name of ['a', 'b']) await apply(cluster, await seal(secret(name, app, `value ${name}`), certFile('one')));
     await apply(cluster, keySecret('key-two', home, 'two'));
     await eventually(async () => expect((await keysOf(controller)).keys).toHaveLength(2));
@@ -104,7 +104,7 @@ describe('retiring a key', () => {
     await apply(cluster, keySecret('key-one', home, 'one'));
     await apply(cluster, keySecret('key-two', home, 'two'));
     const controller = await controllerIn(home, [app]);
-    await controller.waitForLog(/msg="leading/);
+    await controller.waitForLeading();
     await apply(cluster, await seal(secret('old', app, 'needs key one'), certFile('one')));
     await apply(cluster, await seal(secret('new', app, 'needs key two'), certFile('two')));
     await eventually(async () => expect(await keyFingerprints(app, 'old')).toEqual([FP_ONE]));
@@ -147,7 +147,7 @@ describe('escrow', () => {
     const homeA = await cluster.createNamespace('km-escrow-a');
     const app = await cluster.createNamespace('km-escrow-app');
     const a = await controllerIn(homeA, [app], ['--key-backup-recipient', `${admin.recipient},${other.recipient}`, '--key-backup-configmap', 'escrow']);
-    await a.waitForLog(/new sealing key generated/);
+    await a.waitForKeys(1);
     const certA = async () => (await fetch(`${a.http}/v1/cert.pem`)).text();
     const dir = await mkdtemp(join(tmpdir(), 'km-escrow-'));
     const sealWithA = async (name: string) => {
@@ -160,7 +160,7 @@ describe('escrow', () => {
     // Renew twice: three keys, each SealedSecret sealed with a different one.
     for (const [n, name] of [[2, 'second'], [3, 'third']] as const) {
       a.child.kill('SIGUSR1');
-      await a.waitForLog(new RegExp(`msg="sealing keys loaded" .*keys=${n} `));
+      await a.waitForKeys(n);
       await sealWithA(name);
     }
     const backup = await eventually(async () => {
@@ -192,7 +192,7 @@ describe('escrow', () => {
     expect(restored).toHaveLength(3);
     for (const { secret: key } of restored) await apply(cluster, { ...key, metadata: { ...key.metadata, namespace: homeB } });
     const b = await controllerIn(homeB, [app]);
-    await b.waitForLog(/msg="sealing keys loaded" .*keys=3 /);
+    await b.waitForKeys(3);
     for (const object of sealedObjects) await apply(cluster, object);
     for (const name of ['first', 'second', 'third']) {
       expect(text((await eventually(() => getSecret(cluster, app, name))).data?.value)).toBe(`sealed as ${name}`);

@@ -32,7 +32,7 @@ const KEY_LABEL = 'sealedsecrets.bitnami.com/sealed-secrets-key';
 const secret = (name: string, namespace: string) => JSON.stringify({
   apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: { password: `pw-of-${name}` },
 });
-const keysLoaded = (controller: ControllerProcess, n: number) => controller.waitForLog(new RegExp(`msg="sealing keys loaded" .*keys=${n} `));
+const keysLoaded = (controller: ControllerProcess, n: number) => controller.waitForKeys(n);
 
 function ok(result: CliResult): string {
   expect(result.stderr, result.stderr).toBe('');

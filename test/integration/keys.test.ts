@@ -27,7 +27,7 @@ async function keySecrets(namespace: string): Promise<{ metadata: { name: string
 
 const secret = (name: string, namespace: string, value: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: { value } });
 const certOf = async (controller: ControllerProcess) => (await fetch(`${controller.http}/v1/cert.pem`)).text();
-const keysLoaded = (controller: ControllerProcess, n: number) => controller.waitForLog(new RegExp(`msg="sealing keys loaded" .*keys=${n} `));
+const keysLoaded = (controller: ControllerProcess, n: number) => controller.waitForKeys(n);
 
 let home = '';
 let app = '';
@@ -40,7 +40,7 @@ describe('sealing keys', () => {
   it('stores the first key exactly as upstream does', async () => {
     const ns = await cluster.createNamespace('keys-format');
     const controller = await controllerIn(ns, []);
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
     const [key, ...rest] = await keySecrets(ns);
     expect(rest).toEqual([]);
     expect(key?.type).toBe('kubernetes.io/tls');
@@ -51,7 +51,7 @@ describe('sealing keys', () => {
 
   it('renews on SIGUSR1: the new key seals, every key still unseals, a restart keeps them all', async () => {
     const controller = await controllerIn(home, [app]);
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
     const firstCert = await certOf(controller);
     await apply(cluster, await seal(secret('old', app, 'sealed with key 1'), `${controller.http}/v1/cert.pem`));
     await eventually(() => getSecret(cluster, app, 'old'));
@@ -71,7 +71,7 @@ describe('sealing keys', () => {
     running.splice(0);
     const restarted = await controllerIn(home, [app]);
     await keysLoaded(restarted, 2);
-    await restarted.waitForLog(/msg="leading/);
+    await restarted.waitForLeading();
     await new Promise((r) => setTimeout(r, 1000));
     expect(restarted.logs()).not.toMatch(/new sealing key generated/);
     expect(await certOf(restarted)).toBe(secondCert);
@@ -83,7 +83,7 @@ describe('sealing keys', () => {
     // NotBefore second and tie.
     const ns = await cluster.createNamespace('keys-quick');
     const controller = await controllerIn(ns, [], ['--key-size', '2048']);
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
     const served = [await certOf(controller)];
     for (let n = 2; n <= 4; n++) {
       controller.child.kill('SIGUSR1');
@@ -161,7 +161,7 @@ describe('sealing keys', () => {
     expect((await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(broken) })).code).toBe(0);
     const controller = await controllerIn(ns, []);
     await controller.waitForLog(/ignoring unreadable sealing key Secret.*broken/);
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
     expect((await fetch(`${controller.http}/healthz`)).status).toBe(200);
   });
 });

@@ -138,7 +138,7 @@ beforeAll(async () => {
   binaries = await ensureUpstreamBinaries();
   for (const key of Object.keys(ns) as (keyof typeof ns)[]) ns[key] = await cluster.createNamespace(`up040-${key.toLowerCase()}`);
   ours = await startController({ kubeconfigPath: cluster.kubeconfigPath, namespace: ns.homeO, watch: [ns.appO] });
-  await ours.waitForLog(/new sealing key generated/);
+  await ours.waitForKeys(1);
   // Upstream's controller starts on the key ours made, as after a migration back.
   const [key] = await keySecrets(ns.homeO);
   await copyKey(key as KeySecret, ns.homeU);

@@ -64,7 +64,7 @@ beforeAll(async () => {
     // In a network namespace, so that the API server's service proxy can reach it too.
     netns = await createNetns();
     controller = await startControllerIn(netns, { ...options, server: cluster.server });
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
     await exposeController(cluster, { namespace: home, name: SERVICE, address: netns.address, targetPort: 8080 });
     const target = new URL(controller.http);
     const forward = await loopbackForward(target.hostname, Number(target.port));
@@ -72,7 +72,7 @@ beforeAll(async () => {
     pageBase = forward.url;
   } else {
     controller = await startController(options);
-    await controller.waitForLog(/new sealing key generated/);
+    await controller.waitForKeys(1);
     pageBase = controller.http;
   }
   browser = await launchBrowser();
@@ -417,7 +417,7 @@ describe('a certificate near expiry', () => {
     const ns = await cluster.createNamespace('web-expiry');
     // A key valid for 20 days: within the page's 30-day warning.
     near = await startController({ kubeconfigPath: cluster.kubeconfigPath, namespace: ns, args: ['--key-ttl', '480h', '--key-size', '2048'] });
-    await near.waitForLog(/new sealing key generated/);
+    await near.waitForKeys(1);
   });
   afterAll(async () => {
     await near?.stop();
