@@ -3,14 +3,15 @@
  * with CR and LF ignored. Node's own decoder silently skips bad characters, which would turn a
  * typo in a Secret into wrong bytes in the cluster, so input is checked here first.
  *
- * The check is a loop, not a regular expression: a pattern with a repeated group overflows the
- * stack on values of a few MB, and upstream seals values that large. Linear time, no extra memory
- * beyond the decoded bytes.
+ * The check searches for one character outside the alphabet (a negated class, no group): a
+ * pattern that matches the whole value with a repeated group overflows the stack on values of a
+ * few MB, and upstream seals values that large; this one scans linearly in the regular
+ * expression engine's native code, ~20x faster than a JavaScript loop in the controller, which runs
+ * without V8's optimizing compilers (docs/benchmarks.md).
  */
 
-/** 1 for each character code of the standard base64 alphabet. */
-const ALPHABET = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') ALPHABET[c.charCodeAt(0)] = 1;
+/** Any character outside the standard base64 alphabet (padding is cut off before the search). */
+const OUTSIDE_ALPHABET = /[^A-Za-z0-9+/]/;
 
 /** `text` without line breaks when it is valid standard base64, else undefined. */
 function checked(text: string): string | undefined {
@@ -19,10 +20,7 @@ function checked(text: string): string | undefined {
   let end = compact.length;
   if (compact.endsWith('==')) end -= 2;
   else if (compact.endsWith('=')) end -= 1;
-  for (let i = 0; i < end; i++) {
-    if (ALPHABET[compact.charCodeAt(i)] !== 1) return undefined;
-  }
-  return compact;
+  return OUTSIDE_ALPHABET.test(end === compact.length ? compact : compact.slice(0, end)) ? undefined : compact;
 }
 
 /** Decode strict standard base64; undefined when `text` is not valid. */

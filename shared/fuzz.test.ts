@@ -181,6 +181,15 @@ describe('fuzz: base64 (decodeBase64)', () => {
   }, 20_000);
 });
 
+describe('base64 (decodeBase64) on values of many MB', () => {
+  it('checks and decodes 16 MB without overflowing the stack, and refuses one bad character at the end', () => {
+    const valid = Buffer.alloc(12 * 1024 * 1024, 0xa5).toString('base64');
+    expect(decodeBase64(valid)?.length).toBe(12 * 1024 * 1024);
+    expect(decodeBase64(`${valid.slice(0, -4)}AAA-`)).toBeUndefined();
+    expect(decodeBase64(`${valid.slice(0, -4)}AA=A`)).toBeUndefined();
+  });
+});
+
 describe('fuzz: the ciphertext (hybridDecrypt)', () => {
   const label = encryptionLabel('strict', 'ns', 'name');
   const sealed = hybridEncrypt(publicKey, Buffer.from(MARKER), label, randomBytes);
