@@ -121,7 +121,7 @@ describe('deploy/ renders', () => {
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     ]);
-    expect(container.resources?.requests).toEqual({ cpu: '100m', memory: '192Mi' });
+    expect(container.resources?.requests).toEqual({ cpu: '100m', memory: '128Mi' });
     // The CPU limit sizes the unsealing thread pool, and so bounds memory: see deployment.yaml.
     expect(container.resources?.limits).toEqual({ cpu: '1', memory: '512Mi' });
     expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
