@@ -114,4 +114,27 @@ describe('createKubeClient', () => {
     expect(await createKubeClient(kubeConfig, { env: { HTTPS_PROXY: proxyUrl, NO_PROXY: address } }).request('GET', '/x')).toEqual({});
     expect(proxy.requests).toEqual([`CONNECT ${server}`]); // the second client went direct
   });
+
+  it('fails in its own words on an answer that is not JSON, and passes a Status message on as one clean line', async () => {
+    const secretish = 'cGFzc3dvcmQtdGhhdC1tdXN0LW5vdC1sZWFrLTEyMzQ1Njc4OTBBQkNERUY=';
+    const { kubeConfig } = await startServer((request, response) => {
+      if (request.url?.startsWith('/broken')) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(`{"data":{"password":${secretish.slice(0, 12)}}}`);
+      } else {
+        json(response, 422, { kind: 'Status', reason: 'Invalid', message: `denied by webhook:\n\u001b[31m${secretish}\u001b[0m\nsee logs` });
+      }
+    });
+    const client = createKubeClient(kubeConfig);
+    const broken = await client.request('GET', '/broken').catch((error: unknown) => error);
+    expect(broken).toBeInstanceOf(KubeApiError);
+    expect((broken as KubeApiError).message).toMatch(/^GET \/broken: the API server's answer is not JSON \(/);
+    expect((broken as KubeApiError).message).not.toContain(secretish.slice(0, 12));
+    const refused = await client.request('POST', '/api/v1/namespaces/x/secrets', { body: {} }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 422, reason: 'Invalid' });
+    const message = (refused as KubeApiError).message;
+    expect(message).toMatch(/^denied by webhook: .*see logs$/);
+    expect(message).not.toContain(secretish.slice(0, 20));
+    expect(message).not.toMatch(/[\u0000-\u001f]/);
+  });
 });

@@ -6,6 +6,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Env } from '../shared/proxy.ts';
+import { jsonProblem, remoteText } from '../shared/untrusted.ts';
 import { inClusterAccess, runsInCluster } from './in-cluster.ts';
 import { sleep } from './time.ts';
 import { lines, type Reply, type Transport } from './transport.ts';
@@ -95,17 +96,34 @@ function rateLimiter(qps: number, burst: number): () => Promise<void> {
   };
 }
 
+/**
+ * The API server's words pass through remoteText, as Events, status and logs carry them: one
+ * line, no control characters, no long base64 run, bounded. An admission webhook writes the
+ * Status message, so it may hold anything, even a fragment of the object it refused.
+ */
 async function errorFrom(response: Reply, method: string, path: string): Promise<KubeApiError> {
   let reason = '';
-  let message = `${method} ${path}: ${response.status} ${response.statusText}`;
+  let message = `${method} ${path}: ${response.status} ${remoteText(response.statusText)}`;
   try {
-    const status = JSON.parse(await response.text()) as { reason?: string; message?: string };
-    reason = status.reason ?? '';
-    if (status.message) message = status.message;
+    const status = JSON.parse(await response.text()) as { reason?: unknown; message?: unknown };
+    if (typeof status.reason === 'string') reason = remoteText(status.reason);
+    if (typeof status.message === 'string' && status.message !== '') message = remoteText(status.message);
   } catch {
     // not a Status object
   }
   return new KubeApiError(response.status, reason, message);
+}
+
+/**
+ * JSON.parse of an answer, failing in our words: V8's message quotes the text around the fault,
+ * and an answer may be a Secret or a key Secret.
+ */
+function parseAnswer(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new KubeApiError(0, 'BadAnswer', `${what}: the API server's answer is not JSON (${jsonProblem(error).problem})`);
+  }
 }
 
 /**
@@ -137,7 +155,7 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
     } catch (error) {
       if (opts.signal?.aborted) throw error;
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-      throw new KubeApiError(0, 'Unreachable', `${method} ${path}: ${cause}`);
+      throw new KubeApiError(0, 'Unreachable', `${method} ${path}: ${remoteText(String(cause))}`);
     }
   }
 
@@ -151,7 +169,7 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
         return undefined as T;
       }
       const text = await response.text();
-      return (text === '' ? undefined : JSON.parse(text)) as T;
+      return (text === '' ? undefined : parseAnswer(text, `${method} ${path}`)) as T;
     },
     async watch(path, opts) {
       const response = await send('GET', path, { ...opts, query: { ...opts.query, watch: 1 } }, true);
@@ -159,16 +177,20 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
       try {
         for await (const line of lines(response.chunks())) {
           if (line.trim() === '') continue;
-          const event = JSON.parse(line) as WatchEvent;
+          const event = parseAnswer(line, `watch ${path}`) as WatchEvent;
           if (event.type === 'ERROR') {
-            const status = event.object as { code?: number; reason?: string; message?: string };
-            throw new KubeApiError(status.code ?? 500, status.reason ?? '', status.message ?? 'watch error');
+            const status = event.object as { code?: unknown; reason?: unknown; message?: unknown };
+            throw new KubeApiError(
+              typeof status.code === 'number' ? status.code : 500,
+              typeof status.reason === 'string' ? remoteText(status.reason) : '',
+              typeof status.message === 'string' ? remoteText(status.message) : 'watch error',
+            );
           }
           opts.onEvent(event);
         }
       } catch (error) {
         if (opts.signal?.aborted || error instanceof KubeApiError) throw error;
-        throw new KubeApiError(0, 'WatchBroken', `watch ${path}: ${(error as Error).message}`);
+        throw new KubeApiError(0, 'WatchBroken', `watch ${path}: ${remoteText((error as Error).message)}`);
       }
     },
   };
