@@ -28,6 +28,8 @@ describe('the /v1/keys answer', () => {
     ['a negative count', body({ keys: [{ ...answer.keys[0], sealedSecrets: -1 }] }), /key 1 lacks/],
     ['a fingerprint of another form', body({ keys: [{ ...answer.keys[0], fingerprint: 's3cr3t-value' }] }), /key 1 lacks/],
     ['a bad missing entry', body({ keys: [], missing: [{ fingerprint: FP3 }] }), /missing key 1, lacks fingerprint or sealedSecrets/],
+    // Date.parse reads this as a date: the text in parentheses would reach the table.
+    ['a date with text in parentheses', body({ keys: [{ ...answer.keys[0], notBefore: 'Jan 1 2026 (\u001b[31ms3cr3t\n)' }] }), /key 1 lacks/],
   ])('refuses %s in one line that quotes none of it', (_, bytes, message) => {
     let error: Error | undefined;
     try {

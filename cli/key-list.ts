@@ -25,7 +25,8 @@ function listing(value: unknown, index: number): KeyListing {
   if (!isObject(value)) throw new UserError(`${where} is not an object; check that --controller-name names the sealed-secrets controller`);
   const name = shownName(value.name);
   const fingerprint = isKeyFingerprint(value.fingerprint) ? value.fingerprint : undefined;
-  const notBefore = typeof value.notBefore === 'string' && !Number.isNaN(Date.parse(value.notBefore)) ? value.notBefore : undefined;
+  // Date.parse accepts any text in parentheses: the date must also be identifier-like (RFC 3339 is).
+  const notBefore = shownName(value.notBefore) !== undefined && !Number.isNaN(Date.parse(value.notBefore as string)) ? value.notBefore as string : undefined;
   const sealedSecrets = value.sealedSecrets;
   if (name === undefined || fingerprint === undefined || notBefore === undefined || typeof value.sealing !== 'boolean' || typeof value.retired !== 'boolean'
     || !count(sealedSecrets)) {

@@ -23,6 +23,7 @@ import { printKeyListing, table } from './key-list.ts';
 import { manifestFiles } from './manifest-files.ts';
 import type { CliOptions } from './options.ts';
 import { readRecoveryKeyring, type RecoveryKey } from './recovery-keys.ts';
+import { printableName } from '../shared/untrusted.ts';
 
 export const KEYS_HELP = `Usage: kubeseal keys [flags] [file or directory]...
 
@@ -100,7 +101,8 @@ async function offline(options: CliOptions, io: Io, format: OutputFormat | 'tabl
     if (docs.length === 0 && input.explicit) throw new UserError(`${what} holds no SealedSecret; name SealedSecret manifests or directories of them`);
     for (const [index, doc] of docs.entries()) {
       const sealed = readSealedSecret(doc, docs.length > 1 ? `${what} SealedSecret ${index + 1}` : what);
-      rows.push({ file: input.file, namespace: sealed.metadata.namespace ?? '', name: sealed.metadata.name ?? '', ...whichKeys(sealed, keys) });
+      // Names from the files: shown only when identifier-like (a table cell must not carry escapes).
+      rows.push({ file: input.file, namespace: printableName(sealed.metadata.namespace), name: printableName(sealed.metadata.name), ...whichKeys(sealed, keys) });
     }
   }
   const text = format === 'table'

@@ -347,6 +347,8 @@ describe('--recovery-unseal', () => {
     ['tampered', ciphertext((b) => { const c = Buffer.from(b); c[c.length - 1] = (c[c.length - 1] as number) ^ 1; return c; }), /ciphertext was modified: its authentication tag does not match \(password\)/],
     ['with a length prefix beyond its end', ciphertext((b) => Buffer.concat([Buffer.from([0xff, 0xff]), b.subarray(2)])), /its length prefix announces 65535 RSA bytes/],
     ['fitting no key', sealed.replace('name: db-creds\n  namespace: demo\nspec', 'name: renamed\n  namespace: demo\nspec'), /no key could decrypt secret \(blob, password, username\); pass the key that sealed it/],
+    // A name that is no name (an escape sequence, spaces) is not shown: it could drive the terminal.
+    ['under a name that is no name', sealed.replace('name: db-creds\n', 'name: "db\\e[2J creds"\n'), /^error: cannot unseal SealedSecret demo\/\(unprintable\): no key could decrypt/],
   ])('refuses a ciphertext %s', async (_, input, message) => {
     const out = file('recovered.yaml');
     expectCleanError(await runKubeseal(['--recovery-unseal', '--recovery-private-key', KEY, '-w', out], { stdin: input }), message);

@@ -11,7 +11,7 @@ import { privateKeyOfSecret } from '../shared/key-secret.ts';
 import { pemBlocks, parsePrivateKey } from '../shared/keys.ts';
 import { decodeManifest, formatManifest, parseDocuments, type OutputFormat } from '../shared/manifest.ts';
 import { TemplateError, unsealSealedSecret } from '../shared/sealed-secret.ts';
-import { shownName } from '../shared/untrusted.ts';
+import { shownName, shownObject } from '../shared/untrusted.ts';
 
 /** The private keys in one --recovery-private-key file. */
 export function readRecoveryKeys(content: Buffer, file: string): KeyObject[] {
@@ -54,7 +54,7 @@ export async function recover(input: Buffer, keys: readonly KeyObject[], format:
     : undefined;
   return sealedSecrets
     .map((sealed) => {
-      const name = `${sealed.metadata.namespace ?? ''}/${sealed.metadata.name ?? ''}`;
+      const name = shownObject(sealed.metadata.namespace, sealed.metadata.name);
       try {
         // Disaster recovery should open everything the controller could, old v1 blobs included.
         return formatManifest(unsealSealedSecret(sealed, { keys, acceptDeprecatedV1Data: true, ...(renderTemplates ? { renderTemplates } : {}) }).secret, format);

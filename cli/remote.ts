@@ -29,6 +29,7 @@ import { NoClusterError, resolveConnection } from './kube-connection.ts';
 import { readKeyListing, type KeyReport } from './key-list.ts';
 import type { CliOptions } from './options.ts';
 import type { Reencrypter } from './re-encrypt-many.ts';
+import { printableName, shownObject } from '../shared/untrusted.ts';
 
 /** What the remote modes need from the outside world. */
 export interface RemoteContext {
@@ -135,7 +136,7 @@ export async function validate(input: Buffer, options: CliOptions, context: Remo
   for (const sealed of sealedSecrets) {
     const response = await api.send('POST', proxyPath(service, port, '/v1/verify'), { body: JSON.stringify(sealed) });
     if (response.status === 200) continue;
-    if (response.status === 409) throw new UserError(`unable to decrypt sealed secret: ${sealed.metadata.name ?? ''}`);
+    if (response.status === 409) throw new UserError(`unable to decrypt sealed secret: ${printableName(sealed.metadata.name)}`);
     throw new UserError(`cannot validate sealed secret: ${proxyFailure(response, service, 'validate').message}`);
   }
 }
@@ -152,7 +153,7 @@ export async function reencrypt(input: Buffer, options: CliOptions, context: Rem
     const response = await api.send('POST', proxyPath(service, port, '/v1/rotate'), { body: JSON.stringify(sealed) });
     if (response.status === 409) throw new UserError('unable to rotate secret');
     if (response.status !== 200) {
-      const name = `${sealed.metadata.namespace ?? ''}/${sealed.metadata.name ?? ''}`;
+      const name = shownObject(sealed.metadata.namespace, sealed.metadata.name);
       throw new UserError(`cannot re-encrypt secret ${name}: ${proxyFailure(response, service, 'reencrypt').message}`);
     }
     printed.push(printableReencrypted(response.body, format));

@@ -13,6 +13,15 @@ const existing = (extra: Partial<Secret> & { meta?: Secret['metadata'] } = {}): 
 });
 
 describe('planSecret', () => {
+  it('refuses a change of type, quoting the template\'s type only when it looks like a name', () => {
+    const odd = planSecret({ ...desired, type: 'kubernetes.io/tls\u001b[2J s3cr3t' }, existing(), UID);
+    expect(odd).toMatchObject({ action: 'refuse', retry: false });
+    const message = odd.action === 'refuse' ? odd.message : '';
+    expect(message).toMatch(/has type "Opaque" but the SealedSecret's template says a string of \d+ characters;/);
+    expect(message).not.toMatch(/s3cr3t|\u001b/);
+    const plain = planSecret({ ...desired, type: 'kubernetes.io/tls' }, existing(), UID);
+    expect(plain.action === 'refuse' && plain.message).toMatch(/template says "kubernetes.io\/tls"/);
+  });
   it('creates a missing Secret without server-set fields', () => {
     const plan = planSecret({ ...desired, metadata: { ...desired.metadata, uid: 'x', resourceVersion: '1' } }, undefined, UID);
     expect(plan.action).toBe('create');

@@ -7,6 +7,7 @@
  */
 import type { ObjectMeta, OwnerReference, SealedSecret, SealedSecretCondition, SealedSecretStatus, Secret, StringMap } from '../shared/kube.ts';
 import { MANAGED_ANNOTATION, PATCH_ANNOTATION } from '../shared/sealed-secret.ts';
+import { quoteName } from '../shared/untrusted.ts';
 import { rfc3339 } from './time.ts';
 
 export type SecretPlan =
@@ -71,7 +72,8 @@ export function planSecret(desired: Secret, existing: Secret | undefined, ownerU
   if ((existing.type || 'Opaque') !== type) {
     return {
       action: 'refuse',
-      message: `Secret "${meta.name}" has type ${existing.type || 'Opaque'} but the SealedSecret's template says ${type}; a Secret's type cannot change: delete the Secret and it is recreated`,
+      // spec.template.type is any string the CRD allows: quoted only when identifier-like.
+      message: `Secret "${meta.name}" has type ${quoteName(existing.type || 'Opaque')} but the SealedSecret's template says ${quoteName(type)}; a Secret's type cannot change: delete the Secret and it is recreated`,
       retry: false,
     };
   }

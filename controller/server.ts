@@ -24,6 +24,7 @@ import type { ControllerKeys } from '../shared/controller-api.ts';
 import { errorMessage, UserError } from '../shared/errors.ts';
 import { readSealedSecret, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND, type SealedSecret } from '../shared/kube.ts';
 import { checkTemplateScope, compareTemplate, reencryptSealedSecret } from '../shared/re-encrypt.ts';
+import { shownObject } from '../shared/untrusted.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { webRouter } from './web.ts';
@@ -221,13 +222,13 @@ export function createApp(options: ServerOptions): express.Express {
     try {
       values = await capabilities.open(sealed);
     } catch (error) {
-      log.info('rotate: cannot decrypt', { sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}`, error: errorMessage(error) });
+      log.info('rotate: cannot decrypt', { sealedsecret: shownObject(sealed.metadata.namespace, sealed.metadata.name), error: errorMessage(error) });
       res.status(500).type('text/plain; charset=utf-8').send('error decrypting secret\n');
       return;
     }
     if (compareTemplate(sealed).differs) {
       // As upstream: the top-level metadata the values are bound to wins; say so, without values.
-      log.warn('rotate: spec.template.metadata disagrees with metadata (name, namespace or scope); re-encrypting for metadata', { sealedsecret: `${sealed.metadata.namespace}/${sealed.metadata.name}` });
+      log.warn('rotate: spec.template.metadata disagrees with metadata (name, namespace or scope); re-encrypting for metadata', { sealedsecret: shownObject(sealed.metadata.namespace, sealed.metadata.name) });
     }
     let rotated: SealedSecret;
     try {

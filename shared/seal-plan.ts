@@ -123,7 +123,7 @@ export function planSeal(input: Secret, options: PlanOptions): SealPlan {
     const wanted = options.defaultNamespace;
     if (options.namespaceExplicit && meta.namespace && wanted && meta.namespace !== wanted) {
       throw new UserError(
-        `namespace mismatch: input secret is in namespace "${meta.namespace}" but "${wanted}" was specified; drop --namespace or fix metadata.namespace`,
+        `namespace mismatch: input secret is in namespace ${quoteName(meta.namespace)} but "${wanted}" was specified; drop --namespace or fix metadata.namespace`,
       );
     }
     if (!meta.namespace && wanted) meta.namespace = wanted;

@@ -49,6 +49,16 @@ export function shownName(value: unknown): string | undefined {
   return typeof value === 'string' && IDENTIFIER.test(value) ? value : undefined;
 }
 
+/** A name from untrusted input for a message or a table cell: as it is when identifier-like, empty when missing, else "(unprintable)". */
+export function printableName(value: unknown): string {
+  return value === undefined || value === null || value === '' ? '' : shownName(value) ?? '(unprintable)';
+}
+
+/** "namespace/name" of an object read from untrusted input, each part through printableName. */
+export function shownObject(namespace: unknown, name: unknown): string {
+  return `${printableName(namespace)}/${printableName(name)}`;
+}
+
 /** "line 3, column 7" (1-based) of `offset` in `text`. */
 export function position(text: string, offset: number): string {
   let line = 1;
