@@ -62,8 +62,9 @@ export async function readRecoveryKeyring(options: { files: readonly string[]; i
     if (!docs.every(isConfigMap)) {
       throw new UsageError(`${where} mixes a key backup ConfigMap with other objects; pass each backup in a file of its own`);
     }
-    decrypter ??= openWith();
     const { openKeyBackup } = await import('../shared/key-backup.ts');
+    // Made only after that import: a rejected promise must not wait unawaited across it.
+    decrypter ??= openWith();
     for (const [index, doc] of docs.entries()) {
       const at = docs.length > 1 ? `${where} document ${index + 1}` : where;
       for (const { entry, secret } of await openKeyBackup(doc, { decrypter: await decrypter, where: at })) {
