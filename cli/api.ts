@@ -23,6 +23,7 @@ import type { Connection } from './kube-connection.ts';
 import type { KubeconfigData } from './kubeconfig.ts';
 import { guardRequest, networkDetail } from './net.ts';
 import { trustSystemCertificates } from './system-ca.ts';
+import { quoteName, shownUrl } from '../shared/untrusted.ts';
 
 /**
  * As client-go (hence upstream kubeseal) does: a 429 or 5xx answer with Retry-After is retried
@@ -127,6 +128,8 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
   // client-go: no CA in the kubeconfig means the system's CA certificates.
   if (cluster.server.startsWith('https:') && !cluster.caFile && !cluster.caData && !cluster.skipTLSVerify) trustSystemCertificates();
   const server = connection.cluster.server;
+  // In messages: a kubeconfig's server may carry a user and password (https://user:pass@host).
+  const shown = shownUrl(server);
 
   async function sendOnce(method: 'GET' | 'POST', path: string, options: { accept?: string; body?: string }): Promise<ApiResponse> {
     const url = new URL(server + path);
@@ -144,7 +147,7 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
       await kc.applyToHTTPSOptions(requestOptions);
       trimAuthorization(requestOptions.headers);
     } catch (error) {
-      throw new ConnectionError(`cannot use the credentials of user "${connection.user.name}" (${connection.source}): ${oneLine(errorMessage(error))}; check the kubeconfig`);
+      throw new ConnectionError(`cannot use the credentials of user ${quoteName(connection.user.name)} (${connection.source}): ${oneLine(errorMessage(error))}; check the kubeconfig`);
     }
     if (connection.timeoutMs > 0) requestOptions.signal = AbortSignal.timeout(connection.timeoutMs);
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
@@ -157,14 +160,14 @@ export function createApi(connection: Connection, sleep: (ms: number) => Promise
         req.on('error', reject);
         req.end(options.body);
       });
-      body = await readBody(response, server);
+      body = await readBody(response, shown);
     } catch (error) {
       if (error instanceof TooLargeError) throw error;
-      throw unreachable(server, error, connection.timeoutMs, connection.cluster.proxyUrl);
+      throw unreachable(shown, error, connection.timeoutMs, connection.cluster.proxyUrl);
     }
     const status = response.statusCode ?? 0;
     if (status === 401) {
-      throw new ConnectionError(`the Kubernetes API server at ${server} does not accept the credentials of user "${connection.user.name}" (401 Unauthorized); check the kubeconfig's user, --token or the client certificate`);
+      throw new ConnectionError(`the Kubernetes API server at ${shown} does not accept the credentials of user ${quoteName(connection.user.name)} (401 Unauthorized); check the kubeconfig's user, --token or the client certificate`);
     }
     const retryAfter = Number(response.headers['retry-after'] ?? Number.NaN);
     return {

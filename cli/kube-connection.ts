@@ -24,6 +24,7 @@ import { kubeconfigFiles } from '../shared/kubeconfig-auth.ts';
 import { loadKubeconfig, selectContext, type KubeconfigData } from './kubeconfig.ts';
 import { proxyFor } from '../shared/proxy.ts';
 import type { KubeFlags } from './options.ts';
+import { quoteName } from '../shared/untrusted.ts';
 
 /** Where to connect and with which credentials; `headers` are sent with every request. */
 export interface Connection {
@@ -128,8 +129,8 @@ export function resolveConnection(request: ConnectionRequest): Connection {
   const server = flags.server ?? foundCluster?.server;
   if (!server) {
     if (contextName === undefined) throw new UserError(`${source} has no current-context; pass --context, or set one with kubectl config use-context`);
-    if (!context) throw new UserError(`current-context "${contextName}" is not defined in ${source}; pass --context, or fix the kubeconfig`);
-    throw new UserError(`context "${contextName}" names cluster "${clusterName ?? ''}", which has no server in ${source}; fix the kubeconfig or pass --server`);
+    if (!context) throw new UserError(`current-context ${quoteName(contextName)} is not defined in ${source}; pass --context, or fix the kubeconfig`);
+    throw new UserError(`context ${quoteName(contextName)} names cluster ${quoteName(clusterName ?? '')}, which has no server in ${source}; fix the kubeconfig or pass --server`);
   }
 
   // client-go: a CA or --insecure-skip-tls-verify given as a flag replaces the kubeconfig's CA and insecure setting together.

@@ -20,6 +20,7 @@
 import { delimiter, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from './errors.ts';
+import { quoteName, remoteText } from './untrusted.ts';
 
 /** The parts of a client-node `User` this reads and writes (structural: shared/ does not load client-node). */
 export interface KubeUser {
@@ -51,7 +52,7 @@ function resolve(dir: string, file: string): string {
  */
 export function kubectlUser<T extends KubeUser>(parsed: T, raw: unknown, source: KubeconfigSource): T {
   const user = isMap(raw) ? raw : {};
-  const where = `kubeconfig user "${parsed.name}"`;
+  const where = `kubeconfig user ${quoteName(parsed.name)}`;
   const invalid = (problem: string): UserError => new UserError(`invalid configuration: ${where}: ${problem}; fix the kubeconfig`);
   const token = text(user.token);
   const tokenFile = text(user.tokenFile);
@@ -87,7 +88,7 @@ export function kubectlUser<T extends KubeUser>(parsed: T, raw: unknown, source:
       readable = false;
     }
     if (!readable) {
-      if (token === '') throw new UserError(`${where}: cannot read tokenFile "${path}"; fix the path or the file's permissions`);
+      if (token === '') throw new UserError(`${where}: cannot read tokenFile "${remoteText(path)}"; fix the path or the file's permissions`);
     } else if (provider === '') {
       // client-go reads the file (re-read every minute) and uses its token over a static one;
       // client-node's tokenFile authenticator does the same re-reading.

@@ -59,6 +59,19 @@ export function shownObject(namespace: unknown, name: unknown): string {
   return `${printableName(namespace)}/${printableName(name)}`;
 }
 
+/**
+ * A server address from a kubeconfig, for messages: scheme, host and path, never the user and
+ * password a URL may carry; "(unparsable URL)" when it is not one.
+ */
+export function shownUrl(url: string): string {
+  try {
+    const { protocol, host, pathname } = new URL(url);
+    return remoteText(`${protocol}//${host}${pathname === '/' ? '' : pathname}`);
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 /** "line 3, column 7" (1-based) of `offset` in `text`. */
 export function position(text: string, offset: number): string {
   let line = 1;
