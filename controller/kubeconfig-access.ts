@@ -22,8 +22,17 @@ import { undiciTransport } from './undici-transport.ts';
 export function loadKubeConfig(explicitPath: string | undefined, env: Readonly<Record<string, string | undefined>>): KubeConfig {
   const kc = new KubeConfig();
   if (explicitPath || env.KUBECONFIG || !env.KUBERNETES_SERVICE_HOST) {
-    if (explicitPath) kc.loadFromFile(explicitPath);
-    else kc.loadFromDefault();
+    try {
+      if (explicitPath) kc.loadFromFile(explicitPath);
+      else kc.loadFromDefault();
+    } catch (error) {
+      // The YAML parser's message quotes the lines around the fault, and a kubeconfig holds tokens and keys.
+      const code = (error as NodeJS.ErrnoException).code;
+      const which = explicitPath ? `--kubeconfig ${explicitPath}` : 'the kubeconfig ($KUBECONFIG or ~/.kube/config)';
+      throw new Error(code === 'ENOENT' || code === 'EACCES'
+        ? `cannot read ${which} (${code}); check the path and its permissions`
+        : `cannot load ${which}: its content is not a valid kubeconfig; check it with kubectl config view`);
+    }
     // The first file to define a user keeps it (client-go's merge, as client-node's).
     const seen = new Set<string>();
     let users = kc.getUsers();
@@ -34,7 +43,13 @@ export function loadKubeConfig(explicitPath: string | undefined, env: Readonly<R
       } catch {
         continue; // client-node skipped it too
       }
-      const fromFile = new Set(rawUsers(parseYaml(text)).keys());
+      let parsed: unknown;
+      try {
+        parsed = parseYaml(text);
+      } catch {
+        continue; // client-node read it above; what it could not, it said (without the content)
+      }
+      const fromFile = new Set(rawUsers(parsed).keys());
       const mine = users.filter((u) => fromFile.has(u.name) && !seen.has(u.name));
       const fixed = new Map(kubectlUsers(mine, { path: resolvePath(path), text }, (p) => accessSync(p, constants.R_OK)).map((u) => [u.name, u]));
       users = users.map((u) => fixed.get(u.name) ?? u);
