@@ -33,13 +33,18 @@ describe('the certificate as the browser page reads it', () => {
 
   it('refuses every truncation and corruption of a certificate with a CertificateError, without echoing it', () => {
     const der = certificateDer(readFixture('sealing-cert.pem'));
+    // An echo would be a run of the input's base64 or hex (a field name such as subjectPublicKeyInfo is not one).
+    const echoes = (message: string, input: Uint8Array): boolean => {
+      const encoded = [Buffer.from(input).toString('base64'), Buffer.from(input).toString('hex')];
+      return (message.match(/[A-Za-z0-9+/]{12,}/g) ?? []).some((run) => encoded.some((e) => e.includes(run)));
+    };
     fc.assert(fc.property(fc.nat(der.length - 1), fc.nat(255), fc.boolean(), (at, byte, truncate) => {
       const bad = truncate ? der.slice(0, at) : Uint8Array.from(der, (b, i) => (i === at ? byte : b));
       try {
         readCertificate(bad);
       } catch (error) {
         expect(error).toBeInstanceOf(CertificateError);
-        expect((error as Error).message).not.toMatch(/[A-Za-z0-9+/]{20}/);
+        expect(echoes((error as Error).message, bad)).toBe(false);
       }
     }), { numRuns: 300 });
   });
