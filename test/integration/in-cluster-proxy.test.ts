@@ -5,13 +5,13 @@
  * (a TLS server signed by a throwaway CA, as a cluster's CA signs kube-apiserver's) listens on the
  * host end of a veth pair this spec creates: a non-loopback address that stays on this machine.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inClusterAccess } from '../../controller/in-cluster.ts';
 import { createKubeClient } from '../../controller/kube-client.ts';
 import { createCertificateAuthority, issueCertificate } from '../../scripts/cluster/pki.ts';
+import { startForwardProxy, type ForwardProxy } from '../forward-proxy.ts';
 import { createNetns, netnsUnavailable, type Netns } from '../harness/netns.ts';
 
 const noNetns = await netnsUnavailable();
@@ -19,10 +19,8 @@ const noNetns = await netnsUnavailable();
 describe.skipIf(noNetns !== null)(`the in-cluster client behind HTTPS_PROXY${noNetns ? ` (skipped: ${noNetns})` : ''}`, () => {
   let netns: Netns;
   let api: HttpsServer;
-  let proxy: HttpServer;
+  let proxy: ForwardProxy;
   let apiPort = 0;
-  let proxyUrl = '';
-  const tunnels: string[] = [];
   const seen: { path: string; authorization: string }[] = [];
   const ca = createCertificateAuthority('in-cluster-proxy-ca');
 
@@ -36,27 +34,11 @@ describe.skipIf(noNetns !== null)(`the in-cluster client behind HTTPS_PROXY${noN
     });
     await new Promise<void>((resolve) => api.listen(0, netns.hostAddress, resolve));
     apiPort = (api.address() as AddressInfo).port;
-    // A CONNECT proxy on loopback: records each tunnel's target, then pipes bytes both ways.
-    proxy = createHttpServer((_request, response) => response.writeHead(405).end());
-    proxy.on('connect', (request, client, head) => {
-      tunnels.push(request.url ?? '');
-      const [host = '', port = ''] = (request.url ?? '').split(/:(?=\d+$)/);
-      const upstream = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxy = await startForwardProxy();
   });
 
   afterAll(async () => {
-    proxy?.closeAllConnections();
-    proxy?.close();
+    await proxy?.close();
     api?.closeAllConnections();
     api?.close();
     await netns?.destroy();
@@ -72,30 +54,30 @@ describe.skipIf(noNetns !== null)(`the in-cluster client behind HTTPS_PROXY${noN
   };
 
   it('tunnels through the proxy, verifies the API server against the cluster CA, and sends the token', async () => {
-    tunnels.length = 0;
+    proxy.requests.length = 0;
     seen.length = 0;
-    const client = clientWith({ HTTPS_PROXY: proxyUrl });
+    const client = clientWith({ HTTPS_PROXY: proxy.url });
     expect(await client.request('GET', '/api/v1/namespaces/default')).toEqual({ kind: 'Namespace', metadata: { name: 'default' } });
     // undici hands the connection back to its pool a moment after the body is read.
     await new Promise((resolve) => setTimeout(resolve, 100));
     await client.request('GET', '/api/v1/namespaces/default');
-    expect(tunnels).toEqual([`${netns.hostAddress}:${apiPort}`]); // one tunnel, kept alive for the second request
+    expect(proxy.requests).toEqual([`CONNECT ${netns.hostAddress}:${apiPort}`]); // one tunnel, kept alive for the second request
     expect(seen).toEqual(Array(2).fill({ path: '/api/v1/namespaces/default', authorization: 'Bearer in-cluster-token' }));
   });
 
   it('goes direct when NO_PROXY names the API server', async () => {
-    tunnels.length = 0;
+    proxy.requests.length = 0;
     seen.length = 0;
-    const client = clientWith({ HTTPS_PROXY: proxyUrl, NO_PROXY: netns.hostAddress });
+    const client = clientWith({ HTTPS_PROXY: proxy.url, NO_PROXY: netns.hostAddress });
     await client.request('GET', '/api/v1/namespaces/default');
-    expect(tunnels).toEqual([]);
+    expect(proxy.requests).toEqual([]);
     expect(seen).toHaveLength(1);
   });
 
   it('refuses an API server the cluster CA did not sign, through the tunnel too', async () => {
     const other = createCertificateAuthority('another-ca');
     const access = inClusterAccess({
-      env: { KUBERNETES_SERVICE_HOST: netns.hostAddress, KUBERNETES_SERVICE_PORT: String(apiPort), HTTPS_PROXY: proxyUrl },
+      env: { KUBERNETES_SERVICE_HOST: netns.hostAddress, KUBERNETES_SERVICE_PORT: String(apiPort), HTTPS_PROXY: proxy.url },
       readFile: (path) => (path.endsWith('ca.crt') ? other.cert : 'token'),
     });
     await expect(createKubeClient(access).request('GET', '/api/v1/namespaces/default')).rejects.toMatchObject({ code: 0 });
