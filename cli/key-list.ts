@@ -26,7 +26,8 @@ function listing(value: unknown, index: number): KeyListing {
   const name = shownName(value.name);
   const fingerprint = isKeyFingerprint(value.fingerprint) ? value.fingerprint : undefined;
   // Date.parse accepts any text in parentheses: the date must also be identifier-like (RFC 3339 is).
-  const notBefore = shownName(value.notBefore) !== undefined && !Number.isNaN(Date.parse(value.notBefore as string)) ? value.notBefore as string : undefined;
+  const date = shownName(value.notBefore);
+  const notBefore = date !== undefined && !Number.isNaN(Date.parse(date)) ? date : undefined;
   const sealedSecrets = value.sealedSecrets;
   if (name === undefined || fingerprint === undefined || notBefore === undefined || typeof value.sealing !== 'boolean' || typeof value.retired !== 'boolean'
     || !count(sealedSecrets)) {

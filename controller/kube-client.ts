@@ -97,21 +97,26 @@ function rateLimiter(qps: number, burst: number): () => Promise<void> {
 }
 
 /**
- * The API server's words pass through remoteText, as Events, status and logs carry them: one
- * line, no control characters, no long base64 run, bounded. An admission webhook writes the
- * Status message, so it may hold anything, even a fragment of the object it refused.
+ * The error of a Status object (an answer's, a watch's). The API server's words pass through
+ * remoteText, as Events, status and logs carry them: one line, no control characters, no long
+ * base64 run, bounded. An admission webhook writes the Status message, so it may hold anything,
+ * even a fragment of the object it refused.
  */
+function statusError(code: number, status: { reason?: unknown; message?: unknown }, fallback: string): KubeApiError {
+  const reason = typeof status.reason === 'string' ? remoteText(status.reason) : '';
+  const message = typeof status.message === 'string' && status.message !== '' ? remoteText(status.message) : fallback;
+  return new KubeApiError(code, reason, message);
+}
+
 async function errorFrom(response: Reply, method: string, path: string): Promise<KubeApiError> {
-  let reason = '';
-  let message = `${method} ${path}: ${response.status} ${remoteText(response.statusText)}`;
+  const fallback = `${method} ${path}: ${response.status} ${remoteText(response.statusText)}`;
+  let status: unknown;
   try {
-    const status = JSON.parse(await response.text()) as { reason?: unknown; message?: unknown };
-    if (typeof status.reason === 'string') reason = remoteText(status.reason);
-    if (typeof status.message === 'string' && status.message !== '') message = remoteText(status.message);
+    status = JSON.parse(await response.text());
   } catch {
     // not a Status object
   }
-  return new KubeApiError(response.status, reason, message);
+  return statusError(response.status, typeof status === 'object' && status !== null ? status : {}, fallback);
 }
 
 /**
@@ -180,11 +185,7 @@ export function createKubeClient(source: KubeAccess | KubeConfig, options: { qps
           const event = parseAnswer(line, `watch ${path}`) as WatchEvent;
           if (event.type === 'ERROR') {
             const status = event.object as { code?: unknown; reason?: unknown; message?: unknown };
-            throw new KubeApiError(
-              typeof status.code === 'number' ? status.code : 500,
-              typeof status.reason === 'string' ? remoteText(status.reason) : '',
-              typeof status.message === 'string' ? remoteText(status.message) : 'watch error',
-            );
+            throw statusError(typeof status.code === 'number' ? status.code : 500, status, 'watch error');
           }
           opts.onEvent(event);
         }

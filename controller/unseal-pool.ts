@@ -74,8 +74,7 @@ export function createUnsealPool(options: { size?: number; httpSize?: number; ac
       const ordered = [...keys].sort((a, b) => (rank.get(a.fingerprint) ?? Infinity) - (rank.get(b.fingerprint) ?? Infinity));
       const gate = gates[priority];
       const openers: SessionKeyOpener[] = ordered.map(({ opener }) => ({
-        modulusBytes: opener.modulusBytes,
-        ...(opener.modulus ? { modulus: opener.modulus } : {}),
+        ...opener,
         open: (rsaPart, label) => gate(() => opener.open(rsaPart, label)),
       }));
       const { secret, keysUsed } = await unsealSealedSecretAsync(sealed, {

@@ -15,10 +15,7 @@ afterAll(async () => {
   await Promise.all(replicas.map((r) => r.stop()));
 });
 
-const metric = async (r: ControllerProcess, name: string): Promise<number> => {
-  const match = new RegExp(`^sealed_secrets_controller_${name} (\\S+)$`, 'm').exec(await (await fetch(`${r.metrics}/metrics`)).text());
-  return match ? Number(match[1]) : NaN;
-};
+const metric = (r: ControllerProcess, name: string): Promise<number | undefined> => r.metric(name);
 const isLeader = async (r: ControllerProcess) => (await metric(r, 'leader')) === 1;
 /** Waits (up to `timeoutMs`) until `r` reports itself leader on its metrics endpoint. */
 const becomesLeader = (r: ControllerProcess, timeoutMs: number) => eventually(async () => expect(await isLeader(r)).toBe(true), { timeoutMs, intervalMs: 100 });
